@@ -1,0 +1,1 @@
+"""Thespian actors of the daemon and the message vocabulary between them."""

@@ -1,0 +1,217 @@
+"""The admin gateway: answers `whitecaves` commands sent through the root.
+
+A command is one function registered with `@handler("name")`. It gets the
+gateway and the request's arguments and returns the data to send back, or
+raises CommandError. A handler that needs another actor's answer starts an
+`ask` and the gateway replies when that answer arrives.
+"""
+from __future__ import annotations
+
+import os
+import time
+from datetime import timedelta
+
+import structlog
+from thespian.actors import WakeupMessage
+
+from actors.messages import AdminReply, AdminRequest, new_ref
+from actors.tree import master_child
+from runtime import config, logs, procs
+from runtime.phone import BadPhone, normalize
+from storage import Store, conversations, events, masters
+from supervision.actor import SupervisedActor
+from supervision import messages as sup
+
+log = structlog.get_logger("admin")
+HANDLERS = {}
+ASK_TIMEOUT_S = 10.0
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.code = code
+
+
+def handler(name: str):
+    def register(fn):
+        HANDLERS[name] = fn
+        return fn
+    return register
+
+
+class AdminGateway(SupervisedActor):
+    def on_start(self, ctx):
+        self.ctx = ctx
+        self.cfg = config.load(ctx.home)
+        logs.configure(self.cfg.logging.level, actor="admin")
+        self.store = Store(ctx.home)
+        self.waiting: dict[str, tuple] = {}  # our ref → (reply_to, request ref, then(answer) → data)
+
+    def on_message(self, msg, sender):
+        if isinstance(msg, AdminRequest):
+            self._request(msg, msg.reply_to or sender)
+        elif isinstance(msg, WakeupMessage) and isinstance(msg.payload, str):
+            self._answered(msg.payload, None)
+        elif getattr(msg, "ref", None) in self.waiting:
+            self._answered(msg.ref, msg)
+
+    def _request(self, msg: AdminRequest, reply_to) -> None:
+        fn = HANDLERS.get(msg.command)
+        if fn is None:
+            self.send(reply_to, AdminReply(msg.ref, False, error=f"unknown command {msg.command!r}", code=2))
+            return
+        try:
+            data = fn(self, **msg.args)
+        except CommandError as e:
+            self.send(reply_to, AdminReply(msg.ref, False, error=str(e), code=e.code))
+            return
+        except BadPhone as e:
+            self.send(reply_to, AdminReply(msg.ref, False, error=str(e), code=2))
+            return
+        except TypeError as e:  # wrong arguments from a caller: a usage error, not a crash
+            self.send(reply_to, AdminReply(msg.ref, False, error=f"{msg.command}: {e}", code=2))
+            return
+        if isinstance(data, Pending):
+            self.waiting[data.ref] = (reply_to, msg.ref, data.then)
+            self.send(data.target, data.msg)
+            self.wakeupAfter(timedelta(seconds=data.timeout), payload=data.ref)
+        else:
+            self.send(reply_to, AdminReply(msg.ref, True, data=data))
+
+    def _answered(self, ref: str, answer) -> None:
+        entry = self.waiting.pop(ref, None)
+        if entry is None:
+            return  # answered already; this is the timeout wakeup
+        reply_to, request_ref, then = entry
+        try:
+            data = then(answer)
+        except CommandError as e:
+            self.send(reply_to, AdminReply(request_ref, False, error=str(e), code=e.code))
+            return
+        self.send(reply_to, AdminReply(request_ref, True, data=data))
+
+    def ask_peer(self, peer: str, make_msg, then, timeout: float = ASK_TIMEOUT_S) -> "Pending":
+        target = self.peers.get(peer)
+        if target is None:
+            raise CommandError(f"the {peer} actor is restarting; try again in a moment")
+        ref = new_ref()
+        return Pending(ref, target, make_msg(ref), then, timeout)
+
+
+class Pending:
+    """A handler's answer that waits for another actor's reply (matched by ref)."""
+    def __init__(self, ref, target, msg, then, timeout):
+        self.ref, self.target, self.msg, self.then, self.timeout = ref, target, msg, then, timeout
+
+
+def _known(gw, phone: str) -> masters.Master:
+    phone = normalize(phone)
+    with gw.store.read() as txn:
+        record = masters.get(txn, phone)
+        known = [m.phone for m in masters.all(txn)]
+    if record is None:
+        listing = ", ".join(known) if known else "none registered yet (whitecaves master add)"
+        raise CommandError(f"unknown master {phone}; registered masters: {listing}")
+    return record
+
+
+def _expect_done(answer):
+    if answer is None:
+        raise CommandError("the masters supervisor did not answer in time")
+    if isinstance(answer, sup.SupervisorError):
+        raise CommandError(answer.message)
+    return None
+
+
+@handler("ping")
+def ping(gw):
+    return {"pong": True, "pid": os.getpid()}
+
+
+@handler("masters.list")
+def masters_list(gw):
+    with gw.store.read() as txn:
+        counts: dict[str, int] = {}
+        for conv in conversations.all(txn):
+            counts[conv.master] = counts.get(conv.master, 0) + 1
+        out = []
+        for m in masters.all(txn):
+            running = m.desired == "running" and m.pid and procs.alive(m.pid)
+            out.append({"phone": m.phone, "name": m.name, "role": m.role, "priority": m.priority,
+                        "weight": m.weight, "region": m.region, "desired": m.desired,
+                        "device_state": m.device_state, "health": m.health,
+                        "conversations": counts.get(m.phone, 0),
+                        "pid": m.pid if running else None})
+    return out
+
+
+@handler("master.add")
+def master_add(gw, phone, name, role="primary", priority=0, weight=1.0, region=None):
+    phone = normalize(phone)
+    if role not in masters.ROLES:
+        raise CommandError(f"role must be one of {', '.join(masters.ROLES)}", code=2)
+    if not name or not str(name).strip():
+        raise CommandError("a master needs a --name", code=2)
+    record = masters.Master(phone=phone, name=str(name).strip(), role=role, priority=int(priority),
+                            weight=float(weight), region=region.upper() if region else None)
+
+    def add(txn):
+        if masters.get(txn, phone) is not None:
+            raise CommandError(f"master {phone} is already registered")
+        masters.put(txn, record)
+        events.append(txn, "master_added", phone, name=record.name, role=role)
+    gw.store.write(add)
+    spec = master_child(gw.ctx, gw.cfg, phone)
+    return gw.ask_peer("masters", lambda ref: sup.StartChild(ref=ref, spec=spec),
+                       lambda answer: _expect_done(answer) or {"added": phone})
+
+
+@handler("master.remove")
+def master_remove(gw, phone):
+    record = _known(gw, phone)
+
+    def forget(answer):
+        def drop(txn):
+            masters.delete(txn, record.phone)
+            events.append(txn, "master_removed", record.phone)
+        gw.store.write(drop)
+        return {"removed": record.phone}
+    return gw.ask_peer("masters", lambda ref: sup.DeleteChild(ref=ref, child_id=f"master:{record.phone}"),
+                       forget)
+
+
+@handler("master.start")
+def master_start(gw, phone):
+    record = _known(gw, phone)
+    gw.store.write(lambda txn: masters.update(txn, record.phone, desired="running"))
+    spec = master_child(gw.ctx, gw.cfg, record.phone)
+
+    def started(answer):
+        if isinstance(answer, sup.SupervisorError) and "already" in answer.message:
+            return {"started": record.phone, "note": "it was already running"}
+        return _expect_done(answer) or {"started": record.phone}
+    return gw.ask_peer("masters", lambda ref: sup.StartChild(ref=ref, spec=spec), started)
+
+
+@handler("master.stop")
+def master_stop(gw, phone):
+    record = _known(gw, phone)
+    gw.store.write(lambda txn: masters.update(txn, record.phone, desired="stopped"))
+    return gw.ask_peer("masters", lambda ref: sup.DeleteChild(ref=ref, child_id=f"master:{record.phone}"),
+                       lambda answer: {"stopped": record.phone})
+
+
+@handler("master.link")
+def master_link(gw, phone, code=False, relink=False):
+    from actors.balancer.actor import ToMaster
+    from actors.session import Link
+
+    record = _known(gw, phone)
+    if record.desired != "running":
+        raise CommandError(f"master {record.phone} is stopped; start it first: whitecaves master start {record.phone}")
+    target = gw.peers.get("balancer")
+    if target is None:
+        raise CommandError("the balancer is restarting; try again in a moment")
+    gw.send(target, ToMaster(record.phone, Link(code=bool(code), relink=bool(relink))))
+    return {"linking": record.phone, "since": time.time()}

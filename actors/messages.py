@@ -1,0 +1,92 @@
+"""The message vocabulary between the daemon's actors, and between the CLI and the daemon.
+
+Plain classes: thespian pickles them between processes. A request that
+expects an answer carries `ref`, a correlation id, because thespian's ask()
+returns the first message from anyone, including a late answer to an
+earlier request.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def new_ref() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+# --- CLI ↔ daemon -----------------------------------------------------------
+
+@dataclass
+class AdminRequest:
+    """A command from `whitecaves` (or an admin chat command) for the daemon.
+
+    `command` names a handler in actors/admin.py, `args` its arguments.
+    `reply_to` is filled by the root when it forwards the request.
+    """
+    command: str
+    args: dict = field(default_factory=dict)
+    ref: str = field(default_factory=new_ref)
+    reply_to: Any = None
+
+
+@dataclass
+class AdminReply:
+    ref: str
+    ok: bool
+    data: Any = None
+    error: str = ""
+    code: int = 0  # the CLI's exit status: 0 ok, 1 error, 2 usage
+
+
+# --- master sessions ----------------------------------------------------------
+
+@dataclass
+class Heartbeat:
+    """Session → HA monitor, every [health] heartbeat_s."""
+    phone: str
+    device_state: str
+    pid: int
+    ts: float
+
+
+@dataclass
+class DeviceStateChanged:
+    """Session → HA monitor and balancer, on every device state change."""
+    phone: str
+    old: str
+    new: str
+    reason: str = ""
+    ts: float = 0.0
+
+
+@dataclass
+class InboundMessage:
+    """Session → balancer: a customer message, already de-duplicated and persisted."""
+    master: str
+    customer: str
+    text: str
+    message_id: str
+    ts: float
+
+
+@dataclass
+class SendNow:
+    """Balancer → session: send these outbox entries (ids), in order."""
+    entry_ids: list[int]
+
+
+@dataclass
+class SendResult:
+    """Session → balancer: what happened to each entry of a SendNow."""
+    master: str
+    sent: list[int] = field(default_factory=list)        # acknowledged and removed from the outbox
+    failed: list[int] = field(default_factory=list)      # retry scheduled or dead-lettered
+    deferred: list[int] = field(default_factory=list)    # rate limiter said not yet
+
+
+@dataclass
+class OutboxChanged:
+    """Anyone → balancer: new entries are in the outbox; look."""
+    reason: str = ""

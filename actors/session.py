@@ -1,0 +1,248 @@
+"""MasterSession: one actor per master, owning its WhatsApp transport.
+
+Inbound, in one LMDB write transaction: de-duplicate by WhatsApp message
+id, append to the conversation, compute command replies and put them in
+the outbox. Only then is the message acknowledged to the network, so a
+crash at any instruction neither loses a message nor handles it twice.
+Outbound: the balancer says which outbox entries to send (SendNow); the
+entry leaves the outbox only once the transport acknowledged it.
+"""
+from __future__ import annotations
+
+import os
+import random
+import time
+from datetime import timedelta
+
+import structlog
+from thespian.actors import ThespianWatch, WakeupMessage, WatchMessage
+
+from actors import device
+from actors.chat import respond
+from actors.messages import (DeviceStateChanged, Heartbeat, InboundMessage, OutboxChanged,
+                             SendNow, SendResult)
+from runtime import config, logs
+from storage import Store, admins, conversations, dedupe, masters, metrics, outbox
+from supervision.actor import SupervisedActor
+from transports import events as ev
+from transports.base import TransportError
+
+log = structlog.get_logger("session")
+
+
+class Link:
+    """Gateway → session: pair this device (QR, or a phone code)."""
+    def __init__(self, code: bool = False, relink: bool = False):
+        self.code, self.relink = code, relink
+
+
+def make_transport(ctx, cfg, phone: str):
+    sessions = os.path.join(ctx.home, "sessions")
+    os.makedirs(sessions, exist_ok=True)
+    if ctx.transport == "sim":
+        from transports.sim.transport import SimTransport
+        return SimTransport(phone, "127.0.0.1", ctx.sim_port, os.path.join(sessions, f"{phone}.sim"))
+    from transports.neonize.transport import NeonizeTransport
+    store = cfg.neonize.database or os.path.join(sessions, f"{phone}.sqlite")
+    return NeonizeTransport(phone, store, send_timeout_s=cfg.session.send_timeout_s)
+
+
+class MasterSession(SupervisedActor):
+    def on_start(self, args):
+        self.ctx, self.phone = args["ctx"], args["phone"]
+        self.cfg = config.load(self.ctx.home)
+        logs.configure(self.cfg.logging.level, actor=f"master:{self.phone}", master=self.phone)
+        self.store = Store(self.ctx.home)
+        self.timers: dict[str, int] = {}      # timer name → generation (stale wakeups dropped)
+        self.attempts = 0
+        self.replace_retry_used = False
+        with self.store.read() as txn:
+            record = masters.get(txn, self.phone)
+        self.state = record.device_state if record else "unlinked"
+        self.transport = make_transport(self.ctx, self.cfg, self.phone)
+        self._set_state(self._resume_state(), "session started")
+        if self.state == "connecting":
+            self.transport.connect()
+        self._heartbeat()
+        log.info("session_started", state=self.state)
+
+    def _resume_state(self) -> str:
+        """Where a (re)started session picks up: dead states stay dead."""
+        if self.state in ("logged_out", "outdated", "replaced"):
+            return self.state
+        if self.state in ("unlinked", "pairing"):
+            return "unlinked"
+        return "connecting"  # connected/disconnected/connecting/banned: try (a ban answers Banned again)
+
+    # thespian calls this; the base class dispatches to on_message
+    def receiveMessage(self, msg, sender):
+        super().receiveMessage(msg, sender)
+        transport = getattr(self, "transport", None)
+        if transport is not None:
+            return ThespianWatch([transport.fileno()])
+        return None
+
+    def on_message(self, msg, sender):
+        if isinstance(msg, WatchMessage):
+            for event in self.transport.poll():
+                self._on_event(event)
+        elif isinstance(msg, WakeupMessage):
+            self._on_wakeup(msg.payload)
+        elif isinstance(msg, SendNow):
+            self.send(sender, self._send_entries(msg.entry_ids))
+        elif isinstance(msg, Link):
+            self._link(msg)
+
+    def on_stop(self):
+        transport = getattr(self, "transport", None)
+        if transport is not None:
+            transport.close()
+
+    # --- transport events ----------------------------------------------------
+
+    def _on_event(self, event) -> None:
+        if isinstance(event, ev.Inbound):
+            self._inbound(event)
+            return
+        if isinstance(event, ev.Receipt):
+            return
+        r = device.react(self.state, event, now=time.time(), attempts=self.attempts,
+                         replace_retry_used=self.replace_retry_used,
+                         replaced_wait_s=self.cfg.session.replaced_wait_s, backoff=self._backoff)
+        if r.reset_attempts:
+            self.attempts = 0
+        if r.used_replace_retry:
+            self.replace_retry_used = True
+        if isinstance(event, ev.QRCode):
+            self._save_pairing(qr=event.data)
+        elif isinstance(event, ev.PairingCode):
+            self._save_pairing(code=event.code)
+        self._set_state(r.state, r.reason or type(event).__name__)
+        if r.reconnect_in is not None:
+            self._after("reconnect", r.reconnect_in)
+
+    def _backoff(self, n: int) -> float:
+        b = self.cfg.backoff
+        return min(b.max_s, b.min_s * 2 ** n) * (1 + random.random() * b.jitter)
+
+    def _inbound(self, event: ev.Inbound) -> None:
+        def persist(txn):
+            if not dedupe.mark(txn, self.phone, event.message_id):
+                return None  # a redelivery: already handled
+            conv = conversations.add_message(txn, conversations.Message(
+                customer=event.sender, master=self.phone, direction="in", text=event.text,
+                ts=event.timestamp, message_id=event.message_id))
+            metrics.incr(txn, f"messages_in:{self.phone}")
+            replies = respond(txn, self.phone, event.sender, event.text,
+                              admins.is_admin(txn, event.sender)) or []
+            for i, reply in enumerate(replies):
+                outbox.enqueue(txn, event.sender, reply, kind="reply",
+                               key=f"reply:{self.phone}:{event.message_id}:{i}",
+                               master=conv.master)
+            return conv, len(replies)
+        result = self.store.write(persist)
+        self.transport.ack(event.message_id)  # only now may the network forget it
+        if result is None:
+            log.info("inbound_duplicate", message_id=event.message_id)
+            return
+        conv, n_replies = result
+        balancer = self.peers.get("balancer")
+        if balancer is not None:
+            self.send(balancer, InboundMessage(self.phone, event.sender, event.text,
+                                               event.message_id, event.timestamp))
+            if n_replies:
+                self.send(balancer, OutboxChanged("reply"))
+
+    # --- outbound ---------------------------------------------------------------
+
+    def _send_entries(self, ids: list[int]) -> SendResult:
+        result = SendResult(master=self.phone)
+        for entry_id in ids:
+            with self.store.read() as txn:
+                entry = outbox.get(txn, entry_id)
+            if entry is None or entry.state != "pending":
+                continue  # delivered by an earlier attempt
+            if self.state != "connected":
+                result.deferred.append(entry_id)
+                continue
+            try:
+                message_id = self.transport.send(entry.to, entry.text, entry.key)
+            except TransportError as e:
+                self._send_failed(entry, str(e))
+                result.failed.append(entry_id)
+                continue
+
+            def done(txn, entry=entry, message_id=message_id):
+                outbox.delivered(txn, entry.id, message_id, self.phone)
+                conversations.add_message(txn, conversations.Message(
+                    customer=entry.to, master=self.phone, direction="out", text=entry.text,
+                    ts=time.time(), message_id=message_id))
+                metrics.incr(txn, f"messages_out:{self.phone}")
+            self.store.write(done)
+            result.sent.append(entry_id)
+        return result
+
+    def _send_failed(self, entry, error: str) -> None:
+        o = self.cfg.outbox
+        delay = min(o.retry_max_s, o.retry_min_s * 2 ** entry.attempts)
+        self.store.write(lambda txn: outbox.failed(txn, entry.id, error, time.time() + delay,
+                                                    o.max_attempts))
+        log.warning("send_failed", entry=entry.id, to=entry.to, error=error)
+
+    # --- linking ----------------------------------------------------------------
+
+    def _link(self, msg: Link) -> None:
+        if msg.relink:
+            try:
+                self.transport.logout()
+            except TransportError as e:
+                log.warning("logout_failed", error=str(e))
+        self.replace_retry_used = False
+        self.attempts = 0
+        self._set_state("pairing", "relink" if msg.relink else "link")
+        self.transport.pair(phone_code=msg.code)
+        self._after("pairing_timeout", self.cfg.session.pairing_timeout_s)
+
+    def _save_pairing(self, qr: str | None = None, code: str | None = None) -> None:
+        """The CLI shows what the phone needs from here (QR data or the code)."""
+        path = os.path.join(self.ctx.home, "run", f"pairing-{self.phone}.txt")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(f"qr {qr}\n" if qr else f"code {code}\n")
+
+    # --- state, timers, heartbeats ---------------------------------------------
+
+    def _set_state(self, new: str, reason: str) -> None:
+        old = self.state
+        self.state = new
+        self.store.write(lambda txn: masters.update(txn, self.phone, device_state=new, pid=os.getpid()))
+        if old != new:
+            log.info("device_state", old=old, new=new, reason=reason)
+            change = DeviceStateChanged(self.phone, old, new, reason, time.time())
+            for peer in ("ha-monitor", "balancer"):
+                if peer in self.peers:
+                    self.send(self.peers[peer], change)
+
+    def _after(self, name: str, seconds: float) -> None:
+        gen = self.timers.get(name, 0) + 1
+        self.timers[name] = gen
+        self.wakeupAfter(timedelta(seconds=max(0.0, seconds)), payload=(name, gen))
+
+    def _on_wakeup(self, payload) -> None:
+        if not isinstance(payload, tuple) or self.timers.get(payload[0]) != payload[1]:
+            return  # a stale timer: wakeupAfter cannot be cancelled
+        name = payload[0]
+        if name == "heartbeat":
+            self._heartbeat()
+        elif name == "reconnect" and self.state in ("disconnected", "banned", "replaced"):
+            self.attempts += 1
+            self._set_state("connecting", f"reconnect attempt {self.attempts}")
+            self.transport.connect()
+        elif name == "pairing_timeout" and self.state == "pairing":
+            self._set_state("unlinked", "pairing timed out: no scan")
+
+    def _heartbeat(self) -> None:
+        monitor = self.peers.get("ha-monitor")
+        if monitor is not None:
+            self.send(monitor, Heartbeat(self.phone, self.state, os.getpid(), time.time()))
+        self._after("heartbeat", self.cfg.health.heartbeat_s)

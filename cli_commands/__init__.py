@@ -1,0 +1,1 @@
+"""The `whitecaves` command groups, one module each; cli.py assembles them."""

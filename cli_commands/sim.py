@@ -1,0 +1,135 @@
+"""`whitecaves sim ...`: drive the simulated WhatsApp network (tests, demo).
+
+The sim listens on the daemon's port + 1 unless [sim] port says otherwise;
+--sim-port overrides both.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from cli_commands.common import emit_json, phone_arg, table, where_options
+from runtime import config
+from transports.sim import control, protocol
+
+
+def _port(where, override: int | None) -> int:
+    if override:
+        return override
+    return config.load(where.home).sim.port or where.port + 1
+
+
+def sim_options(fn):
+    fn = click.option("--sim-port", type=int, default=None,
+                      help="The simulated network's port (default: the daemon's port + 1).")(fn)
+    return where_options(fn)
+
+
+def _call(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except control.SimUnreachable as e:
+        click.echo(f"error: the simulated network is not reachable ({e}); "
+                   f"start it with: whitecaves daemon start --transport sim", err=True)
+        sys.exit(3)
+    except control.SimBadRequest as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(2)
+    except control.SimError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+
+
+@click.group()
+def sim():
+    """The simulated WhatsApp network: a test double, never WhatsApp itself."""
+
+
+@sim.command()
+@sim_options
+def serve(where, sim_port):
+    """Run the simulated network on its own until Ctrl+C.
+
+    \b
+    Example: whitecaves sim serve --port 19500   (listens on 19501)
+    """
+    from transports.sim.server import serve as run
+
+    run("127.0.0.1", _port(where, sim_port), os.path.join(where.home, "sim"))
+
+
+@sim.command("send")
+@click.option("--from", "from_", required=True, callback=phone_arg, help="The customer's number.")
+@click.option("--to", required=True, callback=phone_arg, help="The master's number.")
+@click.argument("text")
+@sim_options
+def send(where, sim_port, from_, to, text):
+    """A customer writes TEXT to a master.
+
+    \b
+    Example: whitecaves sim send --from +971501111111 --to +971505760056 "!ping"
+    """
+    click.echo(_call(control.send, "127.0.0.1", _port(where, sim_port), from_, to, text))
+
+
+@sim.command()
+@click.argument("customer", callback=phone_arg)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@sim_options
+def inbox(where, sim_port, customer, as_json):
+    """What CUSTOMER received.
+
+    \b
+    Example: whitecaves sim inbox +971501111111 --json
+    """
+    items = _call(control.inbox, "127.0.0.1", _port(where, sim_port), customer)
+    if as_json:
+        emit_json(items)
+    else:
+        table(None, ["id", "from", "text", "ts"], [[i["id"], i["from"], i["text"], i["ts"]] for i in items])
+
+
+@sim.command()
+@click.argument("master", callback=phone_arg)
+@click.argument("kind", type=click.Choice(list(protocol.FAULT_KINDS)))
+@click.option("--seconds", type=float, default=None, help="ban: how long.")
+@click.option("--ms", type=float, default=None, help="latency: how much.")
+@sim_options
+def fault(where, sim_port, master, kind, seconds, ms):
+    """Inject a fault into MASTER's account.
+
+    \b
+    Example: whitecaves sim fault +971505760056 ban --seconds 3
+    """
+    _call(control.fault, "127.0.0.1", _port(where, sim_port), master, kind, seconds=seconds, ms=ms)
+    click.echo(f"{kind} injected into {master}")
+
+
+@sim.command()
+@click.argument("master", callback=phone_arg)
+@sim_options
+def heal(where, sim_port, master):
+    """Clear MASTER's hang, latency and ban (a logout needs a relink).
+
+    \b
+    Example: whitecaves sim heal +971505760056
+    """
+    _call(control.heal, "127.0.0.1", _port(where, sim_port), master)
+    click.echo(f"{master} healed")
+
+
+@sim.command()
+@sim_options
+def status(where, sim_port):
+    """The simulated accounts and counters (JSON).
+
+    \b
+    Example: whitecaves sim status
+    """
+    emit_json(_call(control.status, "127.0.0.1", _port(where, sim_port)))
+
+
+def register(main: click.Group) -> None:
+    main.add_command(sim)

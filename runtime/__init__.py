@@ -1,0 +1,1 @@
+"""What every process of the daemon shares: config, logs, phone numbers, processes."""

@@ -1,0 +1,135 @@
+"""Starting, stopping and inspecting a daemon (what `whitecaves daemon ...` does)."""
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from runtime import config as config_mod, logs, procs
+from runtime.daemon import (DaemonError, NotRunning, ROOT_NAME, Where, ask, connect, read_pid_file,
+                            remove_pid_file, stale_processes, wait_gone, write_pid_file)
+
+
+def start(where: Where, transport: str = "neonize", foreground: bool = False) -> dict:
+    """Start the daemon and return its pid-file record once the root answers."""
+    from actors import system
+    from actors.root import Root
+    from actors.tree import Context, root_args
+    from supervision.messages import Init, Started
+
+    cfg = config_mod.load(where.home)  # a bad config.toml stops us here, before anything runs
+    info = read_pid_file(where)
+    if system.port_listening(where.port):
+        if info and info.get("port") == where.port and procs.alive(info.get("pid", 0)):
+            raise DaemonError(f"a daemon is already running for {where.home} "
+                              f"(pid {info['pid']}, port {where.port})")
+        raise DaemonError(f"port {where.port} is already in use by another program; "
+                          f"choose another with --port")
+    stale = stale_processes(where)
+    if stale:
+        procs.kill_all(stale)
+    remove_pid_file(where)
+
+    os.makedirs(logs.log_dir(where.home), exist_ok=True)
+    os.environ["THESPLOG_FILE"] = os.path.join(logs.log_dir(where.home), "thespian.log")
+    sim_port = cfg.sim.port or where.port + 1
+    ctx = Context(home=os.path.abspath(where.home), port=where.port, transport=transport,
+                  sim_port=sim_port, bind=where.bind)
+    log_defs = logs.log_defs(where.home, cfg.logging.level, cfg.logging.max_bytes,
+                             cfg.logging.backups, foreground=foreground)
+    t0 = time.monotonic()
+    asys = system.start(where.home, where.port, where.bind, log_defs)
+    try:
+        root = asys.createActor(Root, globalName=ROOT_NAME)
+        reply = ask(asys, root, Init(child_id="root", args=root_args(ctx, cfg), peers={}),
+                    timeout=cfg.daemon.start_timeout_s, ref=None)
+        if not isinstance(reply, Started):
+            raise DaemonError(f"the daemon did not come up within {cfg.daemon.start_timeout_s:g} s "
+                              f"(see {logs.log_file(where.home)})")
+    except BaseException:
+        _shutdown(asys, where, cfg.daemon.stop_timeout_s)
+        raise
+    info = {"pid": _parent_of(reply.pid), "root_pid": reply.pid, "port": where.port,
+            "home": ctx.home, "transport": transport, "bind": where.bind, "sim_port": sim_port,
+            "started_ts": time.time(), "start_s": round(time.monotonic() - t0, 3)}
+    write_pid_file(where, info)
+    return info
+
+
+def stop(where: Where) -> dict:
+    """Stop every process of the daemon within [daemon] stop_timeout_s."""
+    cfg = config_mod.load(where.home)
+    t0 = time.monotonic()
+    try:
+        asys = connect(where)
+    except NotRunning:
+        stale = stale_processes(where)
+        if not stale:
+            remove_pid_file(where)
+            raise
+        procs.kill_all(stale)
+        remove_pid_file(where)
+        return {"stopped": True, "stale_killed": len(stale), "stop_s": round(time.monotonic() - t0, 3)}
+    killed = _shutdown(asys, where, cfg.daemon.stop_timeout_s)
+    return {"stopped": True, "killed": killed, "stop_s": round(time.monotonic() - t0, 3)}
+
+
+def _shutdown(asys, where: Where, timeout: float) -> int:
+    """Ask thespian to shut down; SIGKILL whatever is left at the deadline."""
+    pids = stale_processes(where)
+    done = threading.Thread(target=_quiet(asys.shutdown), daemon=True)
+    done.start()
+    done.join(timeout)
+    left = wait_gone(stale_processes(where) or pids, max(0.0, timeout / 2))
+    procs.kill_all(left)
+    remove_pid_file(where)
+    return len(left)
+
+
+def _quiet(fn):
+    def run():
+        try:
+            fn()
+        except Exception:
+            pass
+    return run
+
+
+def status(where: Where, timeout: float = 5.0) -> dict:
+    """The actor tree as the issue's JSON shape."""
+    from actors.messages import new_ref
+    from runtime.daemon import _close, root_address
+    from supervision.messages import Children, WhichChildren
+
+    asys = connect(where)
+    try:
+        ref = new_ref()
+        reply = ask(asys, root_address(asys), WhichChildren(ref=ref, recursive=True), timeout)
+    finally:
+        _close(asys)
+    if not isinstance(reply, Children):
+        raise DaemonError(f"the daemon's root did not answer within {timeout:g} s")
+    info = read_pid_file(where) or {}
+    started = info.get("started_ts", time.time())
+    actors = [{"name": "root", "pid": info.get("root_pid"), "state": "running", "restarts": 0,
+               "uptime_s": round(time.time() - started, 3), "next_start_in_s": None}]
+    _flatten(reply.children, actors)
+    return {"running": True, "pid": info.get("pid"), "port": where.port,
+            "home": os.path.abspath(where.home), "transport": info.get("transport"),
+            "actors": actors}
+
+
+def _flatten(children, out: list) -> None:
+    for c in children:
+        out.append({"name": c.id, "pid": c.pid, "state": c.state, "restarts": c.restarts,
+                    "uptime_s": None if c.uptime_s is None else round(c.uptime_s, 3),
+                    "next_start_in_s": c.next_start_in_s})
+        _flatten(getattr(c, "children", None) or [], out)
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None

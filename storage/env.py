@@ -1,0 +1,187 @@
+"""The LMDB environment of one home.
+
+Open it in the process that uses it, after thespian has forked that process
+(ARCHITECTURE.md §6): an LMDB handle must not cross a fork. Actors that
+create children must not hold a Store open while they do (the child would
+inherit the handle), so supervisors open, read and close.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import lmdb
+import structlog
+
+from storage import codec
+
+log = structlog.get_logger("storage")
+T = TypeVar("T")
+
+DATABASES = (
+    "meta", "masters", "conversations", "messages", "outbox", "outbox_keys", "dedupe",
+    "events", "metrics", "admins", "campaigns", "quarantine",
+)
+INITIAL_MAP_SIZE = 64 << 20
+MAX_MAP_SIZE = 64 << 30
+
+
+class CorruptRecord(Exception):
+    def __init__(self, db: str, key: bytes, reason: str):
+        super().__init__(f"corrupt record in {db!r} at key {key!r}: {reason}")
+        self.db, self.key, self.reason = db, key, reason
+
+
+class Txn:
+    """One LMDB transaction with the named databases at hand.
+
+    Decoding goes through `get`/`scan`, which set aside a record that does
+    not decode (reported with its database and key) instead of raising.
+    """
+
+    def __init__(self, store: "Store", txn: lmdb.Transaction, write: bool):
+        self.store, self.raw, self.write = store, txn, write
+
+    def get(self, db: str, key: bytes, cls: type[T] | None = None) -> T | None:
+        raw = self.raw.get(key, db=self.store.dbs[db])
+        if raw is None:
+            return None
+        return self._decode(db, key, raw, cls)
+
+    def put(self, db: str, key: bytes, record: Any, overwrite: bool = True) -> bool:
+        return self.raw.put(key, codec.encode(record), db=self.store.dbs[db], overwrite=overwrite)
+
+    def delete(self, db: str, key: bytes) -> bool:
+        return self.raw.delete(key, db=self.store.dbs[db])
+
+    def scan(self, db: str, cls: type[T] | None = None, prefix: bytes = b"",
+             start: bytes | None = None, reverse: bool = False) -> Iterator[tuple[bytes, T]]:
+        """(key, record) pairs in key order, skipping (and reporting) corrupt ones."""
+        with self.raw.cursor(db=self.store.dbs[db]) as cur:
+            if reverse:
+                ok = cur.last() if start is None else cur.set_range(start)
+                if start is not None:
+                    if not ok:
+                        ok = cur.last()
+                    elif cur.key() != start:
+                        ok = cur.prev()
+                items = cur.iterprev(keys=True, values=True) if ok else iter(())
+            else:
+                first = start if start is not None else prefix
+                ok = cur.set_range(first) if first else cur.first()
+                items = cur.iternext(keys=True, values=True) if ok else iter(())
+            for key, raw in items:
+                if prefix and not key.startswith(prefix):
+                    if reverse and key > prefix:
+                        continue  # still above the prefix range
+                    break
+                value = self._decode(db, key, raw, cls)
+                if value is not None:
+                    yield key, value
+
+    def count(self, db: str) -> int:
+        return self.raw.stat(self.store.dbs[db])["entries"]
+
+    def next_seq(self, name: str = "seq") -> int:
+        """A sequence number unique across processes (LMDB has one writer at a time)."""
+        key = b"seq:" + name.encode()
+        raw = self.raw.get(key, db=self.store.dbs["meta"])
+        n = (codec.from_u64(raw) if raw else 0) + 1
+        self.raw.put(key, codec.u64(n), db=self.store.dbs["meta"])
+        return n
+
+    def _decode(self, db: str, key: bytes, raw: bytes, cls):
+        try:
+            return codec.decode(raw, cls)
+        except codec.DecodeError as e:
+            self.store.set_aside(db, key, bytes(raw), str(e))
+            return None
+
+
+class Store:
+    """The environment of one home: `read()` and `write(fn)`."""
+
+    def __init__(self, home: str, readonly: bool = False):
+        self.path = os.path.join(home, "store")
+        os.makedirs(self.path, exist_ok=True)
+        self.env = lmdb.open(self.path, map_size=INITIAL_MAP_SIZE, max_dbs=len(DATABASES) + 2,
+                             subdir=True, readonly=False, max_readers=256, lock=True)
+        self._grow_to_file_size()
+        self.dbs = {name: self.env.open_db(name.encode()) for name in DATABASES}
+        self._aside: list[tuple[str, bytes, bytes, str]] = []
+        from storage import schema
+        schema.migrate(self)
+
+    def close(self) -> None:
+        self.env.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Txn]:
+        for attempt in range(2):
+            try:
+                txn = self.env.begin(write=False)
+                break
+            except lmdb.MapResizedError:  # another process grew the map
+                self.env.set_mapsize(0)
+        try:
+            yield Txn(self, txn, write=False)
+        finally:
+            txn.abort()
+        self._flush_aside()
+
+    def write(self, fn: Callable[[Txn], T]) -> T:
+        """Run fn in one write transaction; commit, or roll back if it raises.
+
+        A full map is grown (doubled) and fn run again from the start, so a
+        user never sees MDB_MAP_FULL. fn must therefore not have side effects
+        outside the transaction.
+        """
+        while True:
+            try:
+                with self.env.begin(write=True) as raw:
+                    result = fn(Txn(self, raw, write=True))
+                break
+            except lmdb.MapFullError:
+                self._grow()
+            except lmdb.MapResizedError:
+                self.env.set_mapsize(0)
+        self._flush_aside()
+        return result
+
+    def set_aside(self, db: str, key: bytes, raw: bytes, reason: str) -> None:
+        log.error("corrupt_record", db=db, key=key.hex(), reason=reason)
+        self._aside.append((db, key, raw, reason))
+
+    def _flush_aside(self) -> None:
+        """Move records that did not decode into `quarantine` (outside the failed txn)."""
+        if not self._aside:
+            return
+        pending, self._aside = self._aside, []
+
+        def move(txn: Txn) -> None:
+            for db, key, raw, reason in pending:
+                qkey = db.encode() + b"\0" + key
+                txn.raw.put(qkey, codec.encode({"db": db, "key": key, "raw": raw, "reason": reason}),
+                            db=self.dbs["quarantine"])
+                txn.raw.delete(key, db=self.dbs[db])
+        self.write(move)
+
+    def _grow(self) -> None:
+        size = self.env.info()["map_size"]
+        if size >= MAX_MAP_SIZE:
+            raise lmdb.MapFullError("store reached its maximum size")
+        self.env.set_mapsize(min(size * 2, MAX_MAP_SIZE))
+        log.info("store_grown", map_size=size * 2)
+
+    def _grow_to_file_size(self) -> None:
+        data = os.path.join(self.path, "data.mdb")
+        if os.path.exists(data) and os.path.getsize(data) > self.env.info()["map_size"]:
+            self.env.set_mapsize(os.path.getsize(data))

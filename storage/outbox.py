@@ -1,0 +1,135 @@
+"""The durable outbox: every outbound message is written here before any send.
+
+An entry leaves the outbox only when the transport acknowledged the send
+(`delivered`), so a crash anywhere in between leaves it to be retried
+(at-least-once). Its idempotency key is remembered after delivery, so the
+same logical message enqueued twice is sent once.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from storage.codec import text, u64
+from storage.env import Txn
+
+KINDS = ("reply", "campaign", "alert", "handover", "manual")
+
+
+@dataclass
+class OutboxEntry:
+    id: int
+    key: str                  # idempotency key
+    to: str
+    text: str
+    kind: str = "reply"
+    via: str | None = None    # a master the sender insisted on
+    master: str | None = None  # the master it is assigned to now
+    state: str = "pending"    # pending | dead
+    attempts: int = 0
+    next_ts: float = 0.0
+    last_error: str = ""
+    created_ts: float = field(default_factory=time.time)
+    campaign: str | None = None
+
+
+def enqueue(txn: Txn, to: str, body: str, kind: str = "reply", key: str | None = None,
+            via: str | None = None, master: str | None = None,
+            campaign: str | None = None) -> tuple[OutboxEntry | dict, bool]:
+    """Add an entry; returns (entry, True), or (what the key already names, False).
+
+    For a key already delivered, the returned dict is its delivery record
+    ({"id", "message_id", "master", "ts"}).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown outbox kind {kind!r}; one of {', '.join(KINDS)}")
+    key = key or uuid.uuid4().hex
+    known = txn.get("outbox_keys", text(key))
+    if known is not None:
+        entry = get(txn, known["id"]) if known.get("state") != "delivered" else None
+        return (entry or known), False
+    entry = OutboxEntry(id=txn.next_seq("outbox"), key=key, to=to, text=body, kind=kind,
+                        via=via, master=master or via, campaign=campaign)
+    put(txn, entry)
+    txn.put("outbox_keys", text(key), {"id": entry.id, "state": "queued"})
+    return entry, True
+
+
+def get(txn: Txn, entry_id: int) -> OutboxEntry | None:
+    return txn.get("outbox", u64(entry_id), OutboxEntry)
+
+
+def put(txn: Txn, entry: OutboxEntry) -> None:
+    txn.put("outbox", u64(entry.id), entry)
+
+
+def all(txn: Txn) -> list[OutboxEntry]:  # noqa: A001
+    return [e for _, e in txn.scan("outbox", OutboxEntry)]
+
+
+def pending(txn: Txn, master: str | None = None, now: float | None = None,
+            limit: int = 0) -> list[OutboxEntry]:
+    """Pending entries due by `now` (all when None), oldest first."""
+    out = []
+    for _, e in txn.scan("outbox", OutboxEntry):
+        if e.state != "pending" or (master is not None and e.master != master):
+            continue
+        if now is not None and e.next_ts > now:
+            continue
+        out.append(e)
+        if limit and len(out) >= limit:
+            break
+    return out
+
+
+def depth(txn: Txn) -> int:
+    return txn.count("outbox")
+
+
+def delivered(txn: Txn, entry_id: int, message_id: str, master: str) -> OutboxEntry | None:
+    """The transport acknowledged: the entry leaves the outbox, its key is remembered."""
+    entry = get(txn, entry_id)
+    if entry is None:
+        return None
+    txn.delete("outbox", u64(entry_id))
+    txn.put("outbox_keys", text(entry.key), {"id": entry_id, "state": "delivered",
+                                              "message_id": message_id, "master": master,
+                                              "ts": time.time()})
+    return entry
+
+
+def failed(txn: Txn, entry_id: int, error: str, retry_at: float, max_attempts: int) -> OutboxEntry | None:
+    """A send failed: schedule a retry, or move to dead-letter after max_attempts."""
+    entry = get(txn, entry_id)
+    if entry is None:
+        return None
+    entry.attempts += 1
+    entry.last_error = error
+    if entry.attempts >= max_attempts:
+        entry.state = "dead"
+    else:
+        entry.next_ts = retry_at
+    put(txn, entry)
+    return entry
+
+
+def retry(txn: Txn, entry_id: int) -> OutboxEntry | None:
+    """Bring a dead entry back to pending with a fresh attempt count."""
+    entry = get(txn, entry_id)
+    if entry is None:
+        return None
+    entry.state, entry.attempts, entry.next_ts = "pending", 0, 0.0
+    put(txn, entry)
+    return entry
+
+
+def retarget(txn: Txn, moves: dict[str, str], from_master: str) -> int:
+    """Move `from_master`'s pending entries to each customer's new master."""
+    n = 0
+    for _, e in txn.scan("outbox", OutboxEntry):
+        if e.master == from_master and e.state == "pending" and e.via is None:
+            e.master = moves.get(e.to)
+            put(txn, e)
+            n += 1
+    return n

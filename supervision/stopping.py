@@ -1,0 +1,54 @@
+"""Ending a child's process the OTP way: ask, wait, then kill.
+
+A supervisor stops a child by pid, without a message round trip: SIGTERM,
+which thespian turns into an ActorExitRequest inside the child (so the
+child's on_stop runs), then SIGKILL if the pid is still there after the
+child's shutdown timeout. Signals reach a child even while the supervisor
+is blocked in this wait, and even when the child is stuck (SIGSTOP, a hung
+C call): SIGKILL always ends it.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from runtime.procs import alive
+
+KILL_WAIT_S = 2.0  # how long a SIGKILLed process may take to disappear (it should take microseconds)
+
+
+def wait_gone(pid: int, timeout_s: float) -> bool:
+    """True once `pid` has exited (a zombie counts as exited), False at the timeout."""
+    deadline = time.monotonic() + timeout_s
+    pause = 0.001
+    while alive(pid):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.02)
+    return True
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def stop_process(pid: int, shutdown: float | str) -> str:
+    """End `pid`: 'brutal_kill' → SIGKILL now; seconds → SIGTERM, then SIGKILL after that long.
+
+    Returns 'gone' (it was not running), 'exited' (it stopped when asked) or 'killed'."""
+    if not alive(pid):
+        return "gone"
+    if shutdown != "brutal_kill":
+        _signal(pid, signal.SIGTERM)
+        if wait_gone(pid, float(shutdown)):
+            return "exited"
+    _signal(pid, signal.SIGKILL)
+    wait_gone(pid, KILL_WAIT_S)
+    return "killed"
+

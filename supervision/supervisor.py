@@ -1,0 +1,380 @@
+"""Supervisor: an OTP supervisor as a thespian actor.
+
+Args are SupervisorArgs (flags + child specs). It starts its children one at
+a time in start order, each after the previous answered Started, so a child
+finds its earlier siblings in Init.peers (as OTP's synchronous start_link).
+
+When a child exits (ChildActorExited; `Exiting` before it says why), the pure
+plan in spec.plan_exit decides. A restart counts against the intensity
+window; when that is exceeded the supervisor stops every child in reverse
+start order, tells its parent `Exiting('shutdown: intensity exceeded')` and
+exits: the parent decides (escalation). Restarts wait for the exited child's
+backoff delay (the first one after a stable run is immediate).
+
+Stopping a child blocks the supervisor until the child's pid is gone (at most
+its shutdown timeout, then SIGKILL), as in OTP. Because the supervisor ends
+the process itself, it handles the consequences right away and forgets the
+child's address: the ChildActorExited notices that arrive afterwards (one or
+two per exit) match no current child and are ignored. Stale timers are
+dropped by generation (SupervisedActor.after) and by restart batch.
+
+A root supervisor is created from outside:
+    root = asys.createActor(Supervisor, globalName='root')
+    asys.ask(root, Init('root', SupervisorArgs(...), {}), timeout)  # → Started
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from thespian.actors import ActorExitRequest, ChildActorExited
+
+from supervision.actor import SupervisedActor
+from supervision.child import Child, import_actor
+from supervision.messages import (ChildStarted, ChildStatus, Children, CountChildren, Counts, DeleteChild,
+                                  Done, Exiting, Init, Peers, RestartChild, StartChild, Started,
+                                  SupervisorError, TerminateChild, WhichChildren)
+from supervision.spec import (BackoffState, ChildSpec, ChildView, IntensityWindow, SupervisorArgs,
+                              check_unique_ids, exit_is_abnormal, plan_exit)
+from supervision.stopping import stop_process
+from supervision.thespian_internals import child_pid, report_every_dead_child
+
+
+def _log() -> logging.Logger:
+    return logging.getLogger("supervision.Supervisor")
+
+
+@dataclass
+class _Query:
+    """A recursive WhichChildren waiting for sub-supervisors' answers."""
+    sender: Any
+    ref: Any
+    statuses: list[ChildStatus]
+    waiting: dict = field(default_factory=dict)  # our sub-request ref → index in statuses
+
+
+class Supervisor(SupervisedActor):
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.args: SupervisorArgs | None = None
+        self._children: list[Child] = []          # in start order
+        self._intensity: IntensityWindow | None = None
+        self._queue: list[tuple[str, int]] = []   # (child id, batch) due to start, in order
+        self._starting: str | None = None         # the child whose Started we wait for
+        self._batches = itertools.count(1)
+        self._refs = itertools.count(1)
+        self._queries: dict[str, _Query] = {}     # our query id → query
+        self._sub_refs: dict[str, str] = {}       # ref of a question to a sub-supervisor → our query id
+        self._parent_peers: dict = {}
+        self._stopping = False
+
+    # ------------------------------------------------------------ overridable
+
+    def initial_children(self, args: SupervisorArgs) -> list[ChildSpec]:
+        """The children started with the supervisor (override to read them from storage)."""
+        return list(args.children)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def on_start(self, args: SupervisorArgs) -> None:
+        report_every_dead_child(self)
+        self.args = args
+        self._intensity = IntensityWindow(args.flags.intensity, args.flags.period_s)
+        self._parent_peers = dict(self.peers)
+        specs = self.initial_children(args)
+        check_unique_ids(specs)
+        for spec in specs:
+            self._add(spec)
+        self._schedule([c.id for c in self._children], delay=0.0, count_restart=False)
+
+    def on_stop(self) -> None:
+        self._stopping = True
+        self._stop_all()
+
+    def exit_recursively(self) -> bool:
+        return False  # its children are already stopped, in order
+
+    def on_peers(self, peers: dict) -> None:
+        self._parent_peers = dict(peers)
+        self._broadcast_peers()
+
+    # ------------------------------------------------------------ messages
+
+    def on_message(self, msg, sender) -> None:
+        if isinstance(msg, ChildActorExited):
+            child = self._owner_of(msg.childAddress)
+            if child is not None and not self._stopping:
+                self._exited(child)
+        elif isinstance(msg, Started):
+            self._started(msg, sender)
+        elif isinstance(msg, Exiting):
+            child = self._owner_of(sender)
+            if child is not None:
+                child.exit_reason = msg.reason
+        elif isinstance(msg, Children):
+            self._sub_answer(msg)
+        elif isinstance(msg, (StartChild, TerminateChild, DeleteChild, RestartChild, WhichChildren, CountChildren)):
+            if self._stopping:
+                self.send(sender, SupervisorError(msg.ref, "supervisor is stopping"))
+            else:
+                self._request(msg, sender)
+
+    def on_timer(self, name: str, payload) -> None:
+        kind, _, key = name.partition(":")
+        if kind == "restart":
+            ids, batch = payload
+            for cid in ids:
+                child = self._get(cid)
+                if child is not None and child.state == "restarting" and child.batch == batch:
+                    child.due_at = None
+                    self._queue.append((cid, batch))
+            self._pump()
+        elif kind == "start":
+            child = self._get(key)
+            if child is not None and child.state == "starting" and child.generation == payload:
+                _log().error("child %s did not answer Started within %.1f s: killing it",
+                             key, self.args.flags.start_timeout_s)
+                if child.pid is not None:
+                    stop_process(child.pid, "brutal_kill")
+                child.exit_reason = None
+                self._exited(child, what="start timeout")
+        elif kind == "query":
+            query = self._queries.pop(payload, None)
+            if query is not None:
+                for sub_ref in query.waiting:
+                    self._sub_refs.pop(sub_ref, None)
+                self.send(query.sender, Children(query.ref, query.statuses))
+
+    # ------------------------------------------------------------ starting
+
+    def _add(self, spec: ChildSpec) -> Child:
+        cls = import_actor(spec.actor)
+        child = Child(spec=spec, actor_class=cls, is_supervisor=issubclass(cls, Supervisor),
+                      backoff=BackoffState(spec.backoff))
+        self._children.append(child)
+        return child
+
+    def _schedule(self, ids: list[str], delay: float, count_restart: bool = True) -> None:
+        """Start these children (in this order) after `delay` seconds."""
+        batch = next(self._batches)
+        due = time.monotonic() + delay if delay > 0 else None
+        for cid in ids:
+            child = self._get(cid)
+            child.state, child.batch, child.due_at = "restarting", batch, due
+            child.restarts += 1 if count_restart else 0
+        if delay > 0:
+            self.after(delay, f"restart:{batch}", (tuple(ids), batch))
+        else:
+            self._queue.extend((cid, batch) for cid in ids)
+            self._pump()
+
+    def _pump(self) -> None:
+        """Start the next due child (earliest in start order), unless one is still starting."""
+        position = {c.id: i for i, c in enumerate(self._children)}
+        self._queue.sort(key=lambda entry: position.get(entry[0], -1))
+        while self._starting is None and self._queue and not self._stopping:
+            cid, batch = self._queue.pop(0)
+            child = self._get(cid)
+            if child is not None and child.state == "restarting" and child.batch == batch:
+                self._spawn(child)
+
+    def _spawn(self, child: Child) -> None:
+        child.generation += 1
+        child.address = self.createActor(child.actor_class)
+        child.pid = child_pid(self, child.address)
+        child.state, child.started_at, child.exit_reason, child.due_at = "starting", time.monotonic(), None, None
+        self._starting = child.id
+        self.send(child.address, Init(child.id, child.spec.args, self._peers_for_children()))
+        self.after(self.args.flags.start_timeout_s, f"start:{child.id}", child.generation)
+
+    def _started(self, msg: Started, sender) -> None:
+        child = self._get(msg.child_id)
+        if child is None or child.state != "starting" or not child.owns(sender):
+            return  # from a process we already ended
+        child.state, child.address = "running", sender
+        child.pid = child.pid or msg.pid
+        self.cancel_timer(f"start:{child.id}")
+        self._starting = None
+        self._answer_waiters(child, None)
+        self._broadcast_peers()
+        self._pump()
+
+    # ------------------------------------------------------------ exits
+
+    def _exited(self, child: Child, what: str = "abnormal") -> None:
+        """Child's process has ended without the supervisor asking: apply the restart plan."""
+        now = time.monotonic()
+        reason = child.exit_reason
+        child.last_exit = reason if reason is not None else what
+        ran_s = now - (child.started_at or now)
+        self._forget_process(child)
+        self._answer_waiters(child, f"child {child.id} exited before it started")
+        plan = plan_exit(self.args.flags.strategy, self._views(), child.id, exit_is_abnormal(reason))
+        if not plan.restart:
+            if plan.delete:
+                self._remove(child)
+            else:
+                child.state = "stopped"
+        elif not self._intensity.allow(now):
+            self._give_up()
+            return
+        else:
+            for cid in plan.stop:
+                self._stop_child(self._get(cid))
+            for cid in plan.delete:
+                self._remove(self._get(cid))
+            delay = child.backoff.next_delay(ran_s, random.random())
+            self._schedule(list(plan.start), delay)
+        self._broadcast_peers()
+        self._pump()
+
+    def _give_up(self) -> None:
+        _log().error("supervisor %s: more than %d restarts in %.1f s, stopping with its children",
+                     self.child_id, self.args.flags.intensity, self.args.flags.period_s)
+        self._stopping = True
+        self._stop_all()
+        self.stop("shutdown: intensity exceeded")
+
+    # ------------------------------------------------------------ stopping
+
+    def _stop_child(self, child: Child, kill: bool = False) -> None:
+        """End the child's process (blocking, at most its shutdown timeout) and forget it."""
+        if child.pid is not None:
+            stop_process(child.pid, "brutal_kill" if kill else child.spec.shutdown)
+        elif child.address is not None:  # pid unknown: ask, without being able to wait
+            self.send(child.address, ActorExitRequest())
+        if child.address is not None:
+            child.last_exit = "killed" if kill else "shutdown"
+        self._forget_process(child)
+        child.state = "stopped"
+
+    def _stop_all(self) -> None:
+        for child in reversed(self._children):
+            if child.address is not None:
+                self._stop_child(child)
+            child.state, child.due_at = "stopped", None
+            self._answer_waiters(child, "supervisor is stopping")
+
+    def _forget_process(self, child: Child) -> None:
+        child.address = child.pid = None
+        child.exit_reason = None
+        self.cancel_timer(f"start:{child.id}")
+        if self._starting == child.id:
+            self._starting = None
+
+    def _remove(self, child: Child) -> None:
+        self._children = [c for c in self._children if c is not child]
+
+    # ------------------------------------------------------------ requests
+
+    def _request(self, msg, sender) -> None:
+        if isinstance(msg, WhichChildren):
+            return self._which_children(msg, sender)
+        if isinstance(msg, CountChildren):
+            sups = sum(1 for c in self._children if c.is_supervisor)
+            active = sum(1 for c in self._children if c.address is not None)
+            return self.send(sender, Counts(msg.ref, len(self._children), active, sups, len(self._children) - sups))
+        if isinstance(msg, StartChild):
+            if self._get(msg.spec.id) is not None:
+                return self.send(sender, SupervisorError(msg.ref, f"child {msg.spec.id!r} already exists"))
+            try:
+                child = self._add(msg.spec)
+            except Exception as exc:  # a bad spec is the caller's error, not a reason to crash
+                return self.send(sender, SupervisorError(msg.ref, f"cannot add child {msg.spec.id!r}: {exc}"))
+            child.waiters.append((sender, msg.ref, "start"))
+            return self._schedule([child.id], delay=0.0, count_restart=False)
+        child = self._get(msg.child_id)
+        if child is None:
+            return self.send(sender, SupervisorError(msg.ref, f"no child {msg.child_id!r}"))
+        if isinstance(msg, TerminateChild):
+            self._stop_child(child)
+            self._answer_waiters(child, f"child {child.id} was terminated")
+            if child.spec.restart == "temporary":
+                self._remove(child)
+            self.send(sender, Done(msg.ref))
+            self._broadcast_peers()
+            self._pump()
+        elif isinstance(msg, DeleteChild):
+            if child.state in ("running", "starting"):
+                return self.send(sender, SupervisorError(msg.ref, f"child {child.id!r} is running"))
+            self._remove(child)
+            self.send(sender, Done(msg.ref))
+        elif isinstance(msg, RestartChild):
+            self._stop_child(child, kill=msg.kill)
+            child.waiters.append((sender, msg.ref, "restart"))
+            self._broadcast_peers()
+            self._schedule([child.id], delay=0.0)
+
+    def _answer_waiters(self, child: Child, error: str | None) -> None:
+        waiters, child.waiters = child.waiters, []
+        for sender, ref, kind in waiters:
+            if error is not None:
+                self.send(sender, SupervisorError(ref, error))
+            else:
+                self.send(sender, ChildStarted(ref, child.id) if kind == "start" else Done(ref))
+
+    # ------------------------------------------------------------ status
+
+    def _status(self, child: Child, now: float) -> ChildStatus:
+        running = child.state == "running"
+        return ChildStatus(
+            id=child.id, pid=child.pid, state=child.state, restarts=child.restarts,
+            uptime_s=now - child.started_at if running and child.started_at else None,
+            next_start_in_s=max(0.0, child.due_at - now) if child.state == "restarting" and child.due_at else None,
+            is_supervisor=child.is_supervisor, address=child.address if running else None,
+            last_exit=child.last_exit)
+
+    def _which_children(self, msg: WhichChildren, sender) -> None:
+        now = time.monotonic()
+        statuses = [self._status(c, now) for c in self._children]
+        subs = [(i, c) for i, c in enumerate(self._children) if c.is_supervisor and c.state == "running"]
+        if not msg.recursive or not subs:
+            return self.send(sender, Children(msg.ref, statuses))
+        qid = f"{self.child_id}:{next(self._refs)}"
+        query = _Query(sender, msg.ref, statuses)
+        for i, c in subs:
+            sub_ref = f"{qid}/{i}"
+            query.waiting[sub_ref] = i
+            self._sub_refs[sub_ref] = qid
+            # Half our time for the level below, so its own timeout fires before ours.
+            self.send(c.address, WhichChildren(sub_ref, True, msg.timeout_s / 2))
+        self._queries[qid] = query
+        self.after(msg.timeout_s, f"query:{qid}", qid)
+
+    def _sub_answer(self, msg: Children) -> None:
+        qid = self._sub_refs.pop(msg.ref, None) if isinstance(msg.ref, str) else None
+        query = self._queries.get(qid)
+        if query is None or msg.ref not in query.waiting:
+            return  # late (already answered at the timeout), or not ours
+        query.statuses[query.waiting.pop(msg.ref)].children = msg.children
+        if not query.waiting:
+            del self._queries[qid]
+            self.cancel_timer(f"query:{qid}")
+            self.send(query.sender, Children(query.ref, query.statuses))
+
+    # ------------------------------------------------------------ small helpers
+
+    def _get(self, cid: str) -> Child | None:
+        return next((c for c in self._children if c.id == cid), None)
+
+    def _owner_of(self, address) -> Child | None:
+        return next((c for c in self._children if c.owns(address)), None)
+
+    def _views(self) -> list[ChildView]:
+        return [ChildView(c.id, c.spec.restart, c.state) for c in self._children]
+
+    def _peers_for_children(self) -> dict:
+        peers = dict(self._parent_peers)
+        peers.update({c.id: c.address for c in self._children if c.state == "running"})
+        return peers
+
+    def _broadcast_peers(self) -> None:
+        peers = self._peers_for_children()
+        for child in self._children:
+            if child.state == "running":
+                self.send(child.address, Peers(peers))

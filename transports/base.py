@@ -1,0 +1,52 @@
+"""The transport interface that the master session drives.
+
+A transport owns one WhatsApp connection for one master. It never blocks the
+caller for long: `connect` starts connecting and returns; what happens next
+arrives as events (transports/events.py) through `poll()`. `fileno()` becomes
+readable whenever events are waiting, so an actor can watch it with
+thespian's ThespianWatch instead of polling on a timer.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from transports.events import Event
+
+
+class TransportError(Exception):
+    """A send or control call failed; `retryable` says whether to try again later."""
+
+    def __init__(self, message: str, retryable: bool = True):
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Transport(Protocol):
+    phone: str  # the master's own number, E.164
+
+    def connect(self) -> None:
+        """Start connecting (non-blocking). Emits Connected, ConnectFailed, QRCode, ..."""
+
+    def pair(self, phone_code: bool = False) -> None:
+        """Start pairing: emits QRCode events, or a PairingCode when phone_code is set."""
+
+    def send(self, to: str, text: str, idempotency_key: str) -> str:
+        """Send a text; return WhatsApp's message id. Raises TransportError."""
+
+    def ack(self, message_id: str) -> None:
+        """Tell the network an inbound message is safely persisted (sim: stops redelivery)."""
+
+    def disconnect(self) -> None:
+        """Close the connection, keeping the link (session) for the next connect."""
+
+    def logout(self) -> None:
+        """Unlink this device; the next connect needs pairing again."""
+
+    def fileno(self) -> int:
+        """A descriptor that is readable while events are waiting in poll()."""
+
+    def poll(self) -> list[Event]:
+        """Take every event waiting, oldest first; never blocks."""
+
+    def close(self) -> None:
+        """Release threads and sockets. Safe to call twice."""
