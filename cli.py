@@ -19,8 +19,8 @@ def main():
 
 
 def _register() -> None:
-    from cli_commands import daemon, masters, sim
-    for module in (daemon, masters, sim):
+    from cli_commands import admins, daemon, demo, health, logs, masters, outbound, sim
+    for module in (daemon, masters, sim, outbound, health, admins, logs, demo):
         module.register(main)
 
 

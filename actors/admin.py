@@ -215,3 +215,8 @@ def master_link(gw, phone, code=False, relink=False):
         raise CommandError("the balancer is restarting; try again in a moment")
     gw.send(target, ToMaster(record.phone, Link(code=bool(code), relink=bool(relink))))
     return {"linking": record.phone, "since": time.time()}
+
+
+# Handlers of the other areas live beside their logic; importing registers them.
+from actors.balancer import admin as _balancer_admin  # noqa: E402,F401
+from actors.health import admin as _health_admin  # noqa: E402,F401

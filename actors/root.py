@@ -12,7 +12,7 @@ from supervision.supervisor import Supervisor
 class Root(Supervisor):
     def on_message(self, msg, sender):
         if isinstance(msg, AdminRequest):
-            gateway = self.peers.get("admin")
+            gateway = self.child_address("admin")
             if gateway is None:
                 self.send(sender, AdminReply(msg.ref, False, error="the admin gateway is restarting; try again"))
                 return

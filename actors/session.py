@@ -60,7 +60,8 @@ class MasterSession(SupervisedActor):
             record = masters.get(txn, self.phone)
         self.state = record.device_state if record else "unlinked"
         self.transport = make_transport(self.ctx, self.cfg, self.phone)
-        self._set_state(self._resume_state(), "session started")
+        # Always announce: the balancer learns this process's address from it.
+        self._set_state(self._resume_state(), "session started", announce=True)
         if self.state == "connecting":
             self.transport.connect()
         self._heartbeat()
@@ -212,11 +213,11 @@ class MasterSession(SupervisedActor):
 
     # --- state, timers, heartbeats ---------------------------------------------
 
-    def _set_state(self, new: str, reason: str) -> None:
+    def _set_state(self, new: str, reason: str, announce: bool = False) -> None:
         old = self.state
         self.state = new
         self.store.write(lambda txn: masters.update(txn, self.phone, device_state=new, pid=os.getpid()))
-        if old != new:
+        if old != new or announce:
             log.info("device_state", old=old, new=new, reason=reason)
             change = DeviceStateChanged(self.phone, old, new, reason, time.time())
             for peer in ("ha-monitor", "balancer"):

@@ -73,4 +73,5 @@ def table(title: str | None, columns: list[str], rows: list[list]) -> None:
         t.add_column(c)
     for r in rows:
         t.add_row(*["" if v is None else str(v) for v in r])
-    Console().print(t)
+    # Not a terminal (a pipe, a test): wide enough that nothing is cut.
+    Console(width=None if sys.stdout.isatty() else 240).print(t)

@@ -359,6 +359,11 @@ class Supervisor(SupervisedActor):
 
     # ------------------------------------------------------------ small helpers
 
+    def child_address(self, cid: str):
+        """The address of a running child, or None (starting, restarting, stopped, unknown)."""
+        child = self._get(cid)
+        return child.address if child is not None and child.state == "running" else None
+
     def _get(self, cid: str) -> Child | None:
         return next((c for c in self._children if c.id == cid), None)
 

@@ -1,0 +1,6 @@
+"""`whitecaves` commands: health (see cli.py for the list of groups)."""
+from __future__ import annotations
+
+
+def register(main) -> None:
+    """Add this module's commands to the `whitecaves` group."""
