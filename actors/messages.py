@@ -90,3 +90,29 @@ class SendResult:
 class OutboxChanged:
     """Anyone → balancer: new entries are in the outbox; look."""
     reason: str = ""
+
+
+# --- health ↔ balancer ↔ alerts ------------------------------------------------
+
+@dataclass
+class HealthChanged:
+    """HA monitor → balancer: a master's health moved (healthy, degraded, failed, unknown).
+
+    `failed` starts the balancer's failover of that master; back to `healthy` is a recovery."""
+    phone: str
+    old: str
+    new: str
+    reason: str = ""
+    ts: float = 0.0
+
+
+@dataclass
+class Alert:
+    """Anyone → HA monitor: something admins must hear about (ARCHITECTURE.md §8).
+
+    The HA monitor de-duplicates, records it, and queues it to every admin."""
+    level: str          # critical | warning | info
+    kind: str           # master_failed, failover_started, failover_completed, all_masters_down, ...
+    master: str | None
+    text: str
+    ts: float = 0.0
