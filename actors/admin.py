@@ -59,37 +59,55 @@ class AdminGateway(SupervisedActor):
     def _request(self, msg: AdminRequest, reply_to) -> None:
         fn = HANDLERS.get(msg.command)
         if fn is None:
-            self.send(reply_to, AdminReply(msg.ref, False, error=f"unknown command {msg.command!r}", code=2))
+            self._reply(msg, reply_to, AdminReply(msg.ref, False, error=f"unknown command {msg.command!r}", code=2))
             return
         try:
             data = fn(self, **msg.args)
         except CommandError as e:
-            self.send(reply_to, AdminReply(msg.ref, False, error=str(e), code=e.code))
+            self._reply(msg, reply_to, AdminReply(msg.ref, False, error=str(e), code=e.code))
             return
         except BadPhone as e:
-            self.send(reply_to, AdminReply(msg.ref, False, error=str(e), code=2))
+            self._reply(msg, reply_to, AdminReply(msg.ref, False, error=str(e), code=2))
             return
         except TypeError as e:  # wrong arguments from a caller: a usage error, not a crash
-            self.send(reply_to, AdminReply(msg.ref, False, error=f"{msg.command}: {e}", code=2))
+            self._reply(msg, reply_to, AdminReply(msg.ref, False, error=f"{msg.command}: {e}", code=2))
             return
         if isinstance(data, Pending):
-            self.waiting[data.ref] = (reply_to, msg.ref, data.then)
+            self.waiting[data.ref] = (reply_to, msg, data.then)
             self.send(data.target, data.msg)
             self.wakeupAfter(timedelta(seconds=data.timeout), payload=data.ref)
         else:
-            self.send(reply_to, AdminReply(msg.ref, True, data=data))
+            self._reply(msg, reply_to, AdminReply(msg.ref, True, data=data))
 
     def _answered(self, ref: str, answer) -> None:
         entry = self.waiting.pop(ref, None)
         if entry is None:
             return  # answered already; this is the timeout wakeup
-        reply_to, request_ref, then = entry
+        reply_to, request, then = entry
         try:
             data = then(answer)
         except CommandError as e:
-            self.send(reply_to, AdminReply(request_ref, False, error=str(e), code=e.code))
+            self._reply(request, reply_to, AdminReply(request.ref, False, error=str(e), code=e.code))
             return
-        self.send(reply_to, AdminReply(request_ref, True, data=data))
+        self._reply(request, reply_to, AdminReply(request.ref, True, data=data))
+
+    def _reply(self, request: AdminRequest, reply_to, reply: AdminReply) -> None:
+        """Answer the CLI, or, for a request a chat command forwarded, the admin over WhatsApp."""
+        if not request.chat_to:
+            self.send(reply_to, reply)
+            return
+        from actors.chat.registry import format_forwarded
+        from actors.messages import OutboxChanged
+        from storage import outbox
+
+        texts = format_forwarded(request.chat_command, reply.ok, reply.data, reply.error)
+
+        def queue(txn):
+            for i, body in enumerate(texts):
+                outbox.enqueue(txn, request.chat_to, body, kind="reply", key=f"chat:{request.ref}:{i}")
+        self.store.write(queue)
+        if "balancer" in self.peers:
+            self.send(self.peers["balancer"], OutboxChanged("chat command answer"))
 
     def ask_peer(self, peer: str, make_msg, then, timeout: float = ASK_TIMEOUT_S) -> "Pending":
         target = self.peers.get(peer)

@@ -29,6 +29,8 @@ class AdminRequest:
     args: dict = field(default_factory=dict)
     ref: str = field(default_factory=new_ref)
     reply_to: Any = None
+    chat_to: str = ""        # set by a chat command: answer this admin over WhatsApp instead
+    chat_command: str = ""   # the chat command whose reply formatter shapes that answer
 
 
 @dataclass

@@ -107,6 +107,15 @@ class Chat:
     office_hours: str = "09:00-18:00"
     timezone: str = "Asia/Dubai"
 
+    def __post_init__(self):
+        from zoneinfo import ZoneInfo
+        from actors.chat.autoreply import office_hours
+        try:
+            office_hours(self.office_hours)
+            ZoneInfo(self.timezone)
+        except Exception as e:
+            raise ConfigError(f"[chat]: {e}") from None
+
 
 @dataclass(frozen=True)
 class Logging:
