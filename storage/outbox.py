@@ -124,11 +124,17 @@ def retry(txn: Txn, entry_id: int) -> OutboxEntry | None:
     return entry
 
 
-def retarget(txn: Txn, moves: dict[str, str], from_master: str) -> int:
-    """Move `from_master`'s pending entries to each customer's new master."""
+def retarget(txn: Txn, moves: dict[str, str], from_master: str, only_moved: bool = False) -> int:
+    """Move `from_master`'s pending entries to each customer's new master.
+
+    An entry whose customer is not in `moves` loses its master (the balancer
+    picks one by strategy), unless `only_moved` keeps it where it is.
+    """
     n = 0
     for _, e in txn.scan("outbox", OutboxEntry):
         if e.master == from_master and e.state == "pending" and e.via is None:
+            if only_moved and e.to not in moves:
+                continue
             e.master = moves.get(e.to)
             put(txn, e)
             n += 1

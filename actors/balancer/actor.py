@@ -1,25 +1,36 @@
-"""The load balancer actor: the only dispatcher of the durable outbox.
+"""The load balancer actor: the only dispatcher of the durable outbox, and failover.
 
-It decides which master sends each pending entry (the owner of the
-conversation while it can, else a pick by strategy), hands entries to the
-sessions in bounded windows (an unbounded burst collapses thespian's
-transmit queue), and frees them when the session reports back. Sessions
-announce themselves with DeviceStateChanged, which is how it learns their
-addresses.
+It decides which master sends each pending entry (dispatch.py), hands
+entries to the sessions in bounded windows (an unbounded burst collapses
+thespian's transmit queue), and frees them when the session reports back.
+Sessions announce themselves with DeviceStateChanged, which is how it learns
+their addresses.
+
+Failover (failover.py does the transaction): a master entering a dead device
+state, or declared `failed` by the HA monitor, has its conversations and
+outbox moved to healthy siblings — once (`state.down`), under the failover
+gate (one at a time per master, paused after too many). With no healthy
+sibling the failover waits (`state.waiting`) and completes as soon as a
+master is usable again. What must survive a restart is in LMDB (meta).
 """
 from __future__ import annotations
 
 import time
+from collections import deque
 from datetime import timedelta
 
 import structlog
 from thespian.actors import WakeupMessage
 
-from actors.balancer.strategies import MasterView, RoundRobinState, route
-from actors.messages import (AdminReply, AdminRequest, DeviceStateChanged, InboundMessage,
-                             OutboxChanged, SendNow, SendResult)
+from actors.balancer import failover as fo
+from actors.balancer.dispatch import plan_dispatch
+from actors.balancer.ratelimit import RateLimiter, limits_from_config
+from actors.balancer.strategies import STRATEGIES, RoundRobinState
+from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged, HealthChanged,
+                             InboundMessage, OutboxChanged, SendNow, SendResult)
 from runtime import config, logs
 from storage import Store, conversations, masters, outbox
+from storage.codec import text
 from supervision.actor import SupervisedActor
 
 log = structlog.get_logger("balancer")
@@ -27,6 +38,9 @@ log = structlog.get_logger("balancer")
 WINDOW = 64            # entries in flight per master
 IN_FLIGHT_TIMEOUT_S = 45.0
 TICK_S = 0.5
+VIEWS_TTL_S = 1.0      # conversation counts are recounted at most this often
+THROUGHPUT_WINDOW_S = 60.0
+TRANSIENT = ("connecting", "disconnected", "replaced")
 
 
 class ToMaster:
@@ -35,40 +49,83 @@ class ToMaster:
         self.phone, self.msg, self.reply_to, self.ref = phone, msg, reply_to, ref
 
 
+class BalancerCommand:
+    """Admin gateway → balancer: a command only the balancer can carry out; answered with AdminReply(ref)."""
+    def __init__(self, ref: str, command: str, args: dict | None = None):
+        self.ref, self.command, self.args = ref, command, args or {}
+
+
 class Balancer(SupervisedActor):
     def on_start(self, ctx):
         self.ctx = ctx
         self.cfg = config.load(ctx.home)
         logs.configure(self.cfg.logging.level, actor="balancer")
         self.store = Store(ctx.home)
+        f = self.cfg.failover
+        with self.store.read() as txn:
+            self.state = fo.load_state(txn, f.lock_timeout_s, f.max_per_window, f.window_s, f.strategy)
+            saved_limits = txn.get("meta", b"balancer:limits") or {}
+        self.limits = limits_from_config(self.cfg.limits)
+        self.limiters = {p: RateLimiter.from_dict(d, self.limits) for p, d in saved_limits.items()}
         self.sessions: dict[str, object] = {}      # phone → address
         self.device: dict[str, str] = {}           # phone → device state
         self.in_flight: dict[int, tuple[str, float]] = {}  # entry id → (master, since)
         self.rr = RoundRobinState()
-        self.strategy = self.cfg.failover.strategy
+        self.recovering: set[str] = set()          # back after a failover: new conversations first
+        self.fresh: dict[str, str] = {}            # customer → master picked before its conversation exists
+        self.watchers: dict[int, list] = {}        # entry id → [(ref, reply_to, deadline)]
+        self.sent_log: dict[str, deque] = {}       # master → send times (throughput)
+        self._views, self._views_at = None, 0.0
         self.wakeupAfter(timedelta(seconds=TICK_S), payload="tick")
+
+    # ------------------------------------------------------------------ messages
 
     def on_message(self, msg, sender):
         if isinstance(msg, DeviceStateChanged):
-            self.sessions[msg.phone] = sender
-            self.device[msg.phone] = msg.new
-            self.dispatch()
+            self._device_changed(msg, sender)
+        elif isinstance(msg, HealthChanged):
+            if msg.new == "failed":
+                self.failover(msg.phone, msg.reason or "health failed")
+            elif msg.new == "healthy":
+                self._recovered(msg.phone)
         elif isinstance(msg, (OutboxChanged, InboundMessage)):
             self.dispatch()
         elif isinstance(msg, SendResult):
-            for entry_id in msg.sent + msg.failed + msg.deferred:
-                self.in_flight.pop(entry_id, None)
-            if msg.sent or msg.failed:
-                self.dispatch()
+            self._send_result(msg)
         elif isinstance(msg, ToMaster):
             self._forward(msg, sender)
+        elif isinstance(msg, BalancerCommand):
+            self._command(msg, sender)
         elif isinstance(msg, WakeupMessage) and msg.payload == "tick":
-            self._expire_in_flight()
-            self.dispatch()
+            self._tick()
             self.wakeupAfter(timedelta(seconds=TICK_S), payload="tick")
         elif isinstance(msg, AdminRequest) and msg.command == "balancer.status":
-            self.send(msg.reply_to or sender, AdminReply(msg.ref, True, data={
-                "strategy": self.strategy, "in_flight": len(self.in_flight), "devices": self.device}))
+            self.send(msg.reply_to or sender, AdminReply(msg.ref, True, data=self.status()))
+
+    def _device_changed(self, msg: DeviceStateChanged, sender) -> None:
+        if self.sessions.get(msg.phone) not in (None, sender):
+            self._release(msg.phone)   # a new session process: the old one's sends never answer
+        self.sessions[msg.phone] = sender
+        before = self.device.get(msg.phone)
+        self.device[msg.phone] = msg.new
+        if msg.new in fo.DEAD_STATES:
+            self.failover(msg.phone, f"device {msg.new}" + (f": {msg.reason}" if msg.reason else ""))
+        elif msg.new == "connected" and before != "connected":
+            self._recovered(msg.phone)
+        self.dispatch()
+
+    def _send_result(self, msg: SendResult) -> None:
+        now = time.time()
+        for entry_id in msg.sent:
+            self.in_flight.pop(entry_id, None)
+            self.sent_log.setdefault(msg.master, deque()).append(now)
+            for ref, reply_to, _ in self.watchers.pop(entry_id, []):
+                self.send(reply_to, AdminReply(ref, True, data={"id": entry_id, "state": "sent",
+                                                                 "master": msg.master}))
+        for entry_id in msg.failed + msg.deferred:
+            self.in_flight.pop(entry_id, None)
+        if msg.sent or msg.failed:
+            self.dispatch()
 
     def _forward(self, msg: ToMaster, sender) -> None:
         address = self.sessions.get(msg.phone)
@@ -78,63 +135,255 @@ class Balancer(SupervisedActor):
             return
         self.send(address, msg.msg)
 
-    def _expire_in_flight(self) -> None:
-        """A session that died mid-send never answers: its entries go back to pending."""
-        now = time.monotonic()
+    def _tick(self) -> None:
+        now_m, now = time.monotonic(), time.time()
         for entry_id, (_, since) in list(self.in_flight.items()):
-            if now - since > IN_FLIGHT_TIMEOUT_S:
+            if now_m - since > IN_FLIGHT_TIMEOUT_S:   # a session that died mid-send never answers
+                del self.in_flight[entry_id]
+        for entry_id, waiting in list(self.watchers.items()):
+            for w in [w for w in waiting if w[2] <= now]:
+                waiting.remove(w)
+                self.send(w[1], AdminReply(w[0], True, data={"id": entry_id, "state": "queued"}))
+            if not waiting:
+                del self.watchers[entry_id]
+        if self.state.waiting:
+            self._complete_waiting()
+        self.dispatch()
+
+    def _release(self, phone: str) -> None:
+        for entry_id, (master, _) in list(self.in_flight.items()):
+            if master == phone:
                 del self.in_flight[entry_id]
 
-    def views(self, txn) -> list[MasterView]:
-        out = []
-        for m in masters.all(txn):
-            out.append(MasterView(phone=m.phone, role=m.role if m.role in ("primary", "backup") else "backup",
-                                  priority=m.priority, weight=m.weight or 1.0, region=m.region,
-                                  healthy=self._usable(m), conversations=0, outbox_depth=0))
-        return out
+    # ------------------------------------------------------------------ failover
 
     def _usable(self, m) -> bool:
         return (self.device.get(m.phone) == "connected" and m.phone in self.sessions
-                and m.health != "failed")
+                and m.health != "failed" and m.phone not in self.state.down and m.desired == "running")
+
+    def failover(self, phone: str, reason: str, automatic: bool = True, to: str | None = None,
+                 completing: bool = False) -> fo.FailoverResult | None:
+        """Move `phone`'s conversations away; None when it did not run (already done, paused, busy)."""
+        if automatic and not completing and phone in self.state.down:
+            return None   # this master is already failed over: one failover per failure
+        decision = self.state.gate.acquire(phone, automatic=automatic and not completing)
+        if not decision.allowed:
+            if decision.reason == "paused" and phone not in self.state.down:
+                self.state.down.add(phone)
+                self._save(lambda txn: masters.update(txn, phone, failover_paused=True))
+                self._alert("critical", "failover_paused", phone,
+                            f"automatic failover of {phone} is paused after {self.cfg.failover.max_per_window} "
+                            f"failovers in {self.cfg.failover.window_s:g} s: whitecaves failover resume {phone}")
+            elif decision.reason == "running":
+                self.state.waiting.setdefault(phone, {"reason": reason, "since": time.time(), "to": to})
+                self._save()
+            return None
+        self.state.down.add(phone)
+        # Noted before the transaction: a balancer that dies mid-way completes it after its restart.
+        self.state.waiting[phone] = {"reason": reason, "to": to,
+                                     "since": self.state.waiting.get(phone, {}).get("since", time.time())}
+        self._save()
+        if not completing:
+            self._alert("critical", "failover_started", phone, f"failover of {phone} started: {reason}")
+        started = time.time()
+        try:
+            views = self.views(fresh=True)
+            result = self.store.write(lambda txn: fo.run_failover(
+                txn, phone, views, reason, self.cfg.failover.note, to=to, started=started))
+        except Exception as e:  # rolled back: nothing moved
+            log.exception("failover_failed", master=phone)
+            result = self.store.write(lambda txn: fo.record_failed(txn, phone, reason, repr(e), started))
+            self.state.gate.release(phone)
+            self.state.waiting.pop(phone, None)
+            self._save()
+            self._alert("critical", "failover_failed", phone, f"failover of {phone} failed: {e}")
+            return result
+        self.state.gate.release(phone)
+        self._views = None
+        if result.status != "waiting":
+            self.state.waiting.pop(phone, None)
+            self._alert("info", "failover_completed", phone,
+                        f"failover of {phone} completed: {result.moved} conversations to "
+                        + (", ".join(f"{p} ({n})" for p, n in result.targets.items()) or "nobody")
+                        + f" in {result.duration_s * 1000:.0f} ms")
+        self._save()
+        log.info("failover", master=phone, status=result.status, moved=result.moved,
+                 targets=result.targets, retargeted=result.retargeted, waiting=result.waiting,
+                 duration_s=result.duration_s, event_seq=result.event)
+        if not any(v.healthy for v in self.views()):
+            self._alert("critical", "all_masters_down", None,
+                        "no master is healthy: outbound messages are held in the outbox")
+        self.dispatch()
+        return result
+
+    def _recovered(self, phone: str) -> None:
+        with self.store.read() as txn:
+            record = masters.get(txn, phone)
+        if record is None or record.health == "failed" and self.device.get(phone) != "connected":
+            return
+        if phone in self.state.down:
+            self.state.down.discard(phone)
+            self.recovering.add(phone)
+            log.info("master_recovered", master=phone)
+        self.state.waiting.pop(phone, None)   # back before any sibling: it keeps its conversations
+        self._views = None
+        self._save()
+        self._complete_waiting()
+
+    def _complete_waiting(self) -> None:
+        healthy = {v.phone for v in self.views() if v.healthy}
+        if not self.state.waiting or not healthy:
+            return
+        for phone, info in list(self.state.waiting.items()):
+            if info.get("to") and info["to"] not in healthy:
+                continue   # `failover run --to` waits for that master only
+            self.failover(phone, info.get("reason", ""), to=info.get("to"), completing=True)
+
+    def _alert(self, level: str, kind: str, master: str | None, text_: str) -> None:
+        log.warning("alert_raised", alert_level=level, kind=kind, master=master, text=text_)
+        monitor = self.peers.get("ha-monitor")
+        if monitor is not None:
+            self.send(monitor, Alert(level, kind, master, text_, time.time()))
+
+    def _save(self, extra=None) -> None:
+        def write(txn):
+            fo.save_state(txn, self.state)
+            if extra is not None:
+                extra(txn)
+        self.store.write(write)
+
+    # ------------------------------------------------------------------ admin commands
+
+    def _command(self, msg: BalancerCommand, sender) -> None:
+        try:
+            data = self._run_command(msg, sender)
+        except ValueError as e:
+            self.send(sender, AdminReply(msg.ref, False, error=str(e), code=2))
+            return
+        if data is not None:
+            self.send(sender, AdminReply(msg.ref, True, data=data))
+
+    def _run_command(self, msg: BalancerCommand, sender):
+        a = msg.args
+        if msg.command == "failover.run":
+            result = self.failover(a["phone"], a.get("reason") or "manual failover", automatic=False,
+                                   to=a.get("to"))
+            if result is None:
+                raise ValueError(f"a failover of {a['phone']} is already running; try again in a moment")
+            return result.as_dict()
+        if msg.command == "failover.resume":
+            self.state.gate.resume(a["phone"])
+            self.state.down.discard(a["phone"])
+            self._save(lambda txn: masters.update(txn, a["phone"], failover_paused=False))
+            if self.device.get(a["phone"]) in fo.DEAD_STATES:
+                self.failover(a["phone"], f"device {self.device[a['phone']]} (after resume)")
+            else:
+                self._recovered(a["phone"])
+            return {"resumed": a["phone"]}
+        if msg.command == "failover.restore":
+            phone = a["phone"]
+            if not any(v.phone == phone and v.healthy for v in self.views(fresh=True)) and phone not in self.state.down:
+                raise ValueError(f"master {phone} is not healthy (device {self.device.get(phone, 'unknown')}); "
+                                 f"restore it once it is connected")
+            self.state.down.discard(phone)
+            self._save()
+            data = self.store.write(lambda txn: fo.run_restore(txn, phone, self.cfg.failover.note))
+            self._views = None
+            self.dispatch()
+            return data
+        if msg.command == "balancer.strategy":
+            if a["name"] not in STRATEGIES:
+                raise ValueError(f"unknown strategy {a['name']!r}; valid: {', '.join(STRATEGIES)}")
+            old, self.state.strategy = self.state.strategy, a["name"]
+            self._save()
+            log.info("strategy_changed", old=old, new=a["name"])
+            return {"strategy": a["name"], "previous": old}
+        if msg.command == "send.watch":
+            entry_id = int(a["id"])
+            with self.store.read() as txn:
+                pending = outbox.get(txn, entry_id) is not None
+                if not pending:
+                    known = txn.get("outbox_keys", text(a.get("key", ""))) or {}
+                    return {"id": entry_id, "state": "sent", "master": known.get("master")}
+            self.dispatch()
+            self.watchers.setdefault(entry_id, []).append((msg.ref, sender, time.time() + float(a.get("wait_s", 2.0))))
+            return None
+        if msg.command == "balancer.status":
+            return self.status()
+        raise ValueError(f"unknown balancer command {msg.command!r}")
+
+    def status(self) -> dict:
+        now = time.time()
+        throughput = {}
+        for phone, times in self.sent_log.items():
+            while times and now - times[0] > THROUGHPUT_WINDOW_S:
+                times.popleft()
+            throughput[phone] = round(len(times) / THROUGHPUT_WINDOW_S, 3)
+        in_flight: dict[str, int] = {}
+        for master, _ in self.in_flight.values():
+            in_flight[master] = in_flight.get(master, 0) + 1
+        return {"strategy": self.state.strategy, "in_flight": in_flight, "devices": dict(self.device),
+                "throughput_per_s": throughput, "down": sorted(self.state.down),
+                "waiting": self.state.waiting, "recovering": sorted(self.recovering),
+                "paused": sorted(self.state.gate.paused_set),
+                "running": sorted(p for p in self.state.gate.locks if self.state.gate.running(p))}
+
+    # ------------------------------------------------------------------ dispatch
+
+    def views(self, fresh: bool = False):
+        """MasterViews with conversation counts (recounted at most every VIEWS_TTL_S unless fresh)."""
+        if fresh or self._views is None or time.monotonic() - self._views_at > VIEWS_TTL_S:
+            with self.store.read() as txn:
+                self._views = fo.master_views(txn, self._usable)
+                self._records = {m.phone: m for m in masters.all(txn)}
+            self._views_at = time.monotonic()
+            for phone in list(self.recovering):   # caught up with the others: no longer first
+                mine = next((v for v in self._views if v.phone == phone), None)
+                usable = [v.conversations for v in self._views if v.healthy]
+                if mine is None or (usable and mine.conversations >= sum(usable) / len(usable)):
+                    self.recovering.discard(phone)
+        return self._views
+
+    def _hold(self) -> set[str]:
+        """Owners worth waiting for: running, not failed over, only reconnecting."""
+        return {p for p, m in self._records.items()
+                if m.desired == "running" and p not in self.state.down and m.health != "failed"
+                and self.device.get(p, m.device_state) in TRANSIENT}
 
     def dispatch(self) -> None:
         """Hand due pending entries to masters, at most WINDOW in flight per master."""
+        views = self.views()
+        if not any(v.healthy for v in views):
+            return
         now = time.time()
-        per_master: dict[str, list[int]] = {}
-        moves: dict[int, str] = {}
+        for phone in self._records:
+            self.limiters.setdefault(phone, RateLimiter(self.limits))
         with self.store.read() as txn:
-            views = self.views(txn)
-            if not any(v.healthy for v in views):
-                return
-            load = {}
-            for entry_id, (master, _) in self.in_flight.items():
-                load[master] = load.get(master, 0) + 1
-            for entry in outbox.pending(txn, now=now, limit=2000):
-                if entry.id in self.in_flight:
-                    continue
-                if entry.via:
-                    target = entry.via if any(v.phone == entry.via and v.healthy for v in views) else None
-                else:
-                    owner = entry.master
-                    if owner is None:
-                        conv = conversations.get(txn, entry.to)
-                        owner = conv.master if conv else None
-                    target = route(owner, views, entry.to, self.strategy, self.rr)
-                if target is None or load.get(target, 0) >= WINDOW:
-                    continue
-                load[target] = load.get(target, 0) + 1
-                per_master.setdefault(target, []).append(entry.id)
-                if target != entry.master:
-                    moves[entry.id] = target
-        if moves:
+            entries = outbox.pending(txn, now=now, limit=2000)
+            owners: dict[str, str | None] = {}
+
+            def owner_of(customer: str) -> str | None:
+                if customer not in owners:
+                    conv = conversations.get(txn, customer)
+                    owners[customer] = conv.master if conv else None
+                return owners[customer]
+            plan = plan_dispatch(entries, views, owner_of, self._hold(),
+                                 {i: m for i, (m, _) in self.in_flight.items()}, WINDOW,
+                                 self.limiters, self.state.strategy, self.rr, now,
+                                 self.recovering, self.fresh)
+        if len(self.fresh) > 10000:
+            self.fresh.clear()
+        if plan.moves:
             def assign(txn):
-                for entry_id, target in moves.items():
+                for entry_id, target in plan.moves.items():
                     e = outbox.get(txn, entry_id)
                     if e is not None:
                         e.master = target
                         outbox.put(txn, e)
+                if self.limits.enabled:
+                    txn.put("meta", b"balancer:limits", {p: lim.to_dict() for p, lim in self.limiters.items()})
             self.store.write(assign)
-        for master, ids in per_master.items():
+        for master, ids in plan.per_master.items():
             since = time.monotonic()
             for entry_id in ids:
                 self.in_flight[entry_id] = (master, since)

@@ -154,3 +154,13 @@ class RateLimiter:
 def _check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; valid: {', '.join(KINDS)}")
+
+
+def limits_from_config(section) -> Limits:
+    """`[limits]` of config.toml (runtime.config.Limits) → Limits; hours are "HH:MM-HH:MM"."""
+    opening, _, closing = str(section.campaign_hours).partition("-")
+    return Limits(campaign_per_day=section.campaign_per_day, gap_min_s=section.gap_min_s,
+                  gap_max_s=section.gap_max_s, pause_every=section.pause_every,
+                  pause_s=section.pause_s, campaign_hours=(opening.strip(), closing.strip()),
+                  timezone=section.timezone, reply_gap_s=section.reply_gap_s,
+                  enabled=section.enabled)
