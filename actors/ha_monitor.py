@@ -1,16 +1,35 @@
-"""The HA monitor: heartbeats in, health states out (issue 6 completes it).
+"""The HA monitor: heartbeats in; health states, restarts of hung sessions, alerts and metrics out.
 
-For now it records each master's last heartbeat and device state and
-writes the health it implies to the master's record, so `masters` shows it.
+A thin shell over actors/health/book.py (the health of every master),
+alerts.py (levels, de-duplication) and record.py (what is kept in LMDB).
+On every health transition it writes the master's health, an event and the
+change history in one transaction, then tells the balancer (HealthChanged:
+`failed` starts a failover). Alerts (its own, and the balancer's `Alert`s)
+pass the gate, are stored, and are queued to every admin in the outbox.
+It rebuilds its trackers and gate from LMDB when it restarts.
 """
 from __future__ import annotations
 
+import os
 import time
 
-from actors.messages import AdminReply, AdminRequest, DeviceStateChanged, Heartbeat
-from runtime import config, logs
-from storage import Store, masters
+import structlog
+
+from actors.health import record
+from actors.health.alerts import AlertGate, all_down_alert, make_alert, queue_alerts, transition_alerts
+from actors.health.book import GiveUp, HealthBook, Restart, policy_from, tick_interval
+from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged, HealthChanged,
+                             Heartbeat, OutboxChanged)
+from runtime import config, logs, procs
+from storage import Store, events, masters, metrics
+from supervision import messages as sup
 from supervision.actor import SupervisedActor
+
+log = structlog.get_logger("ha-monitor")
+
+SYNC_S = 0.5           # re-read which masters should run
+SAMPLE_S = 1.0         # queue depth sample (and its alerts)
+SAVE_HISTORY_S = 10.0  # persist the queue-depth history
 
 
 class HAMonitor(SupervisedActor):
@@ -19,16 +38,186 @@ class HAMonitor(SupervisedActor):
         self.cfg = config.load(ctx.home)
         logs.configure(self.cfg.logging.level, actor="ha-monitor")
         self.store = Store(ctx.home)
-        self.last: dict[str, float] = {}
+        self.book = HealthBook(policy_from(self.cfg.health))
+        self.tick_s = tick_interval(self.cfg.health.heartbeat_s)
+        now = time.time()
+        with self.store.read() as txn:
+            running = {m.phone for m in masters.all(txn) if m.desired == "running"}
+            for data in record.load_trackers(txn):
+                if data.get("phone") in running:
+                    self.book.restore(data, now)
+            self.gate: AlertGate = record.load_gate(txn, self.cfg.alerts.repeat_s)
+            self.queue = record.load_queue_history(txn, SAMPLE_S)
+        self.book.sync(running, now)
+        self.last_sync = self.last_sample = self.last_save = time.monotonic()
+        self.queue_depth = 0
+        self.restart_refs: dict[str, str] = {}   # RestartChild ref → phone
+        self.metrics_server = None
+        if self.cfg.metrics.port:
+            from actors.health.prom import serve
+            self.metrics_server = serve(self, self.cfg.daemon.bind, self.cfg.metrics.port)
+        self.after(self.tick_s, "tick")
+        log.info("ha_monitor_started", masters=sorted(self.book.trackers), tick_s=self.tick_s,
+                 metrics_port=self.cfg.metrics.port or None)
+
+    def on_stop(self):
+        if self.metrics_server is not None:
+            self.metrics_server.shutdown()
+
+    # ------------------------------------------------------------------ messages
 
     def on_message(self, msg, sender):
+        now = time.time()
         if isinstance(msg, Heartbeat):
-            self.last[msg.phone] = msg.ts
+            if msg.phone not in self.book.trackers:
+                self._sync(now)   # a master added since the last sync
+            transitions, restarted = self.book.heartbeat(msg.phone, msg.device_state, msg.pid, now)
+            if restarted:
+                self.store.write(lambda txn: metrics.incr(txn, f"restarts:master:{msg.phone}"))
+            self._transitions(transitions, now)
         elif isinstance(msg, DeviceStateChanged):
-            health = "failed" if msg.new in ("logged_out", "banned", "outdated") else (
-                "healthy" if msg.new == "connected" else "degraded")
-            self.store.write(lambda txn: masters.update(txn, msg.phone, health=health))
+            self._transitions(self.book.device_state(msg.phone, msg.new, now), now)
+        elif isinstance(msg, Alert):
+            self._alert_from_peer(msg, now)
+        elif isinstance(msg, (sup.Done, sup.SupervisorError)):
+            phone = self.restart_refs.pop(msg.ref, None)
+            if isinstance(msg, sup.SupervisorError):
+                log.warning("restart_refused", master=phone, error=msg.message)
         elif isinstance(msg, AdminRequest) and msg.command == "ha.status":
-            now = time.time()
-            self.send(msg.reply_to or sender, AdminReply(msg.ref, True, data={
-                phone: {"heartbeat_age_s": round(now - ts, 3)} for phone, ts in self.last.items()}))
+            self.send(msg.reply_to or sender, AdminReply(msg.ref, True, data=self.status(now)))
+
+    def on_timer(self, name, payload):
+        if name != "tick":
+            return
+        now, mono = time.time(), time.monotonic()
+        if mono - self.last_sync >= SYNC_S:
+            self.last_sync = mono
+            self._sync(now)
+        self._transitions(self.book.tick(now, self._alive), now)
+        for action in self.book.recoveries(now):
+            self._recover(action)
+        if mono - self.last_sample >= SAMPLE_S:
+            self.last_sample = mono
+            self._sample(now, save=mono - self.last_save >= SAVE_HISTORY_S)
+        self.after(self.tick_s, "tick")
+
+    # ------------------------------------------------------------------ health
+
+    def _alive(self, pid: int) -> bool:
+        return procs.alive(pid)
+
+    def _sync(self, now: float) -> None:
+        with self.store.read() as txn:
+            running = [m.phone for m in masters.all(txn) if m.desired == "running"]
+        for phone in self.book.sync(running, now):
+            self.store.write(lambda txn, phone=phone: masters.update(txn, phone, health="unknown"))
+            log.info("master_untracked", master=phone, reason="stopped or removed")
+
+    def _transitions(self, transitions, now: float) -> None:
+        if not transitions:
+            return
+        # A process found dead may belong to a master just stopped on purpose: check first.
+        self._sync(now)
+        transitions = [t for t in transitions if t.phone in self.book.trackers]
+        if not transitions:
+            return
+        alerts = [a for t in transitions for a in transition_alerts(t)]
+        down = all_down_alert(self.book.health(), now)
+        if down is not None:
+            alerts.append(down)
+
+        def write(txn):
+            for t in transitions:
+                record.record_transition(txn, t, self.book.trackers.get(t.phone))
+            return self._store_alerts(txn, alerts)
+        queued = self.store.write(write)
+        balancer = self.peers.get("balancer")
+        for t in transitions:
+            emit = {"failed": log.error, "degraded": log.warning}.get(t.new, log.info)
+            emit("health", master=t.phone, old=t.old, new=t.new, reason=t.reason)
+            if balancer is not None:
+                self.send(balancer, HealthChanged(t.phone, t.old, t.new, t.reason, t.ts))
+        self._queued(queued)
+
+    def _recover(self, action) -> None:
+        if isinstance(action, GiveUp):
+            log.error("recovery_manual", master=action.phone, attempts=action.attempts)
+            self.store.write(lambda txn: events.append(txn, "recovery_manual", action.phone,
+                                                       attempts=action.attempts))
+            return
+        assert isinstance(action, Restart)
+        target = self.peers.get("masters")
+        log.warning("restart_hung_session", master=action.phone, attempt=action.attempt,
+                    reason=action.reason, supervisor_known=target is not None)
+        self.store.write(lambda txn: events.append(txn, "restart_requested", action.phone,
+                                                   attempt=action.attempt, reason=action.reason))
+        if target is not None:
+            ref = sup_ref(action.phone, action.attempt)
+            self.restart_refs[ref] = action.phone
+            self.send(target, sup.RestartChild(ref=ref, child_id=f"master:{action.phone}", kill=True))
+
+    # ------------------------------------------------------------------ alerts
+
+    def _alert_from_peer(self, msg: Alert, now: float) -> None:
+        try:
+            alert = make_alert(msg.kind, msg.master, msg.text, msg.ts or now)
+        except ValueError as e:
+            log.warning("alert_rejected", error=str(e), kind=msg.kind, master=msg.master)
+            return
+
+        def write(txn):
+            if msg.kind.startswith("failover_"):
+                record.count_failover(txn, msg.master, msg.kind)
+            return self._store_alerts(txn, [alert])
+        self._queued(self.store.write(write))
+
+    def _store_alerts(self, txn, alerts) -> int:
+        """Gate, store and queue alerts inside the caller's write; answers messages queued."""
+        queued, passed = 0, False
+        for alert in alerts:
+            sent = self.gate.offer(alert)
+            if sent is None:
+                log.info("alert_held", kind=alert.kind, master=alert.master)
+                continue
+            passed = True
+            queued += record.record_alert(txn, sent)
+            emit = {"critical": log.error, "warning": log.warning}.get(sent.level, log.info)
+            emit("alert", alert_level=sent.level, kind=sent.kind, master=sent.master, text=sent.text,
+                 repeats=sent.repeats)
+        if alerts:
+            record.save_gate(txn, self.gate)
+        return queued if passed else 0
+
+    def _queued(self, queued: int) -> None:
+        if queued and "balancer" in self.peers:
+            self.send(self.peers["balancer"], OutboxChanged("alert"))
+
+    def _sample(self, now: float, save: bool) -> None:
+        with self.store.read() as txn:
+            self.queue_depth = record.queue_depth(txn)
+        self.queue.add(now, self.queue_depth)
+        alerts = queue_alerts(self.queue_depth, now, self.cfg.alerts.queue_warning, self.cfg.alerts.queue_critical)
+
+        def write(txn):
+            if save:
+                record.save_queue_history(txn, self.queue)
+            return self._store_alerts(txn, alerts) if alerts else 0
+        if save or alerts:
+            if save:
+                self.last_save = time.monotonic()
+            self._queued(self.store.write(write))
+
+    # ------------------------------------------------------------------ views
+
+    def status(self, now: float) -> dict:
+        """For `ha.status`, the dashboard and the metrics endpoint (read from its thread)."""
+        return {"tick_s": self.tick_s, "queue_depth": self.queue_depth, "masters": {
+            phone: {"health": t.state, "reason": t.reason, "device": t.device,
+                    "heartbeat_age_s": None if t.heartbeat_age(now) is None else round(t.heartbeat_age(now), 3),
+                    "pid": self.book.pids.get(phone), "recovery_attempts": t.recovery_attempts}
+            for phone, t in list(self.book.trackers.items())}}
+
+
+def sup_ref(phone: str, attempt: int) -> str:
+    return f"restart:{phone}:{attempt}:{os.urandom(3).hex()}"
+

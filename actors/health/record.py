@@ -1,0 +1,142 @@
+"""What the HA monitor keeps in LMDB, and the reports read back from it.
+
+Functions of one transaction (no actors): the HA monitor calls them inside
+its writes; the admin gateway and the metrics endpoint read with them.
+
+Kept per master, in the metrics database: its health tracker (to rebuild the
+monitor after a restart), its health changes (ts, state) for uptime/MTTR,
+trimmed to KEEP_S; counters restarts:master:+PHONE and
+failovers:+PHONE:{started,completed,failed}; messages_in/out:+PHONE (written
+by the sessions). Daemon-wide: the alert gate and the downsampled queue depth.
+Every transition and every alert is also an event (storage/events.py).
+"""
+from __future__ import annotations
+
+from actors.balancer.quality import balance_quality, load_shares
+from actors.health import report
+from actors.health.alerts import Alert, AlertGate, format_alert
+from actors.health.policy import DEGRADED, FAILED, HealthTracker, Transition
+from storage import admins, conversations, events, masters, metrics, outbox
+from storage.env import Txn
+
+DAY_S = 86400.0
+KEEP_S = 8 * DAY_S            # a little more than the 7-day report window
+QUEUE_HISTORY_CAPACITY = 720  # buckets: bounded, whatever the uptime
+FAILOVER_STATUSES = ("started", "completed", "failed")
+
+
+# ------------------------------------------------------------------ writes (HA monitor)
+
+def save_tracker(txn: Txn, tracker: HealthTracker) -> None:
+    metrics.put_record(txn, f"health_tracker:{tracker.phone}", tracker.to_dict())
+
+
+def load_trackers(txn: Txn) -> list[dict]:
+    return list(metrics.records_with_prefix(txn, "health_tracker:").values())
+
+
+def record_transition(txn: Txn, t: Transition, tracker: HealthTracker | None) -> None:
+    """The new health on the master's record, an event, a change for uptime, the tracker."""
+    masters.update(txn, t.phone, health=t.new)
+    events.append(txn, "health", t.phone, old=t.old, new=t.new, reason=t.reason)
+    name = f"health_changes:{t.phone}"
+    changes = [tuple(c) for c in metrics.get_record(txn, name, [])] + [(t.ts, t.new)]
+    metrics.put_record(txn, name, [list(c) for c in report.trim_changes(changes, KEEP_S, t.ts)])
+    if tracker is not None:
+        save_tracker(txn, tracker)
+
+
+def record_alert(txn: Txn, alert: Alert) -> int:
+    """Store the alert and queue it to every admin; answers how many messages were queued.
+
+    No `via`: the balancer routes it like any message, only through a master
+    it can use (never a failed one, whose health is written before this);
+    with none, it waits in the outbox."""
+    event = events.append(txn, "alert", alert.master, level=alert.level, alert=alert.kind,
+                          text=alert.text, repeats=alert.repeats)
+    body = format_alert(alert)
+    queued = 0
+    for admin in admins.all(txn):
+        _, new = outbox.enqueue(txn, admin.phone, body, kind="alert",
+                                key=f"alert:{event.seq}:{admin.phone}")
+        queued += int(new)
+    return queued
+
+
+def save_gate(txn: Txn, gate: AlertGate) -> None:
+    metrics.put_record(txn, "alert_gate", gate.to_dict())
+
+
+def load_gate(txn: Txn, repeat_s: float) -> AlertGate:
+    data = metrics.get_record(txn, "alert_gate")
+    gate = AlertGate.from_dict(data) if data else AlertGate(repeat_s)
+    gate.repeat_s = repeat_s
+    return gate
+
+
+def save_queue_history(txn: Txn, history: report.HealthHistory) -> None:
+    metrics.put_record(txn, "queue_depth", history.to_dict())
+
+
+def load_queue_history(txn: Txn, bucket_s: float) -> report.HealthHistory:
+    data = metrics.get_record(txn, "queue_depth")
+    return (report.HealthHistory.from_dict(data) if data
+            else report.HealthHistory(QUEUE_HISTORY_CAPACITY, bucket_s))
+
+
+def count_failover(txn: Txn, phone: str | None, kind: str) -> None:
+    status = kind.removeprefix("failover_")
+    if phone and status in FAILOVER_STATUSES:
+        metrics.incr(txn, f"failovers:{phone}:{status}")
+
+
+# ------------------------------------------------------------------ reads (reports, metrics)
+
+def alerts_since(txn: Txn, since_ts: float, limit: int = 1000) -> list[dict]:
+    """Oldest first: [{"ts", "level", "kind", "master", "text", "repeats"}]."""
+    out = [{"ts": e.ts, "level": e.data.get("level"), "kind": e.data.get("alert"), "master": e.master,
+            "text": e.data.get("text", ""), "repeats": e.data.get("repeats", 0)}
+           for e in events.recent(txn, limit=limit, kinds=("alert",), since_ts=since_ts)]
+    return list(reversed(out))
+
+
+def conversation_counts(txn: Txn) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for conv in conversations.all(txn):
+        if conv.master:
+            counts[conv.master] = counts.get(conv.master, 0) + 1
+    return counts
+
+
+def failover_counts(txn: Txn, phone: str) -> dict[str, int]:
+    return {s: metrics.get(txn, f"failovers:{phone}:{s}") for s in FAILOVER_STATUSES}
+
+
+def health_report(txn: Txn, now: float) -> dict:
+    """{"score", "grade", "masters": [{"phone", "uptime_pct", "uptime_pct_7d", "mttr_s",
+    "failovers", "restarts"}]} (the issue's formula; uptime None when never observed)."""
+    records = [m for m in masters.all(txn) if m.desired == "running"]
+    rows, completed, failed_fo = [], 0, 0
+    for m in records:
+        changes = [tuple(c) for c in metrics.get_record(txn, f"health_changes:{m.phone}", [])]
+        up24 = report.uptime_pct(changes, DAY_S, now)
+        up7 = report.uptime_pct(changes, 7 * DAY_S, now)
+        mttr = report.mttr_s(changes, 7 * DAY_S, now)
+        fo = failover_counts(txn, m.phone)
+        completed, failed_fo = completed + fo["completed"], failed_fo + fo["failed"]
+        rows.append({"phone": m.phone, "health": m.health,
+                     "uptime_pct": None if up24 is None else round(up24, 3),
+                     "uptime_pct_7d": None if up7 is None else round(up7, 3),
+                     "mttr_s": None if mttr is None else round(mttr, 3),
+                     "failovers": fo["started"], "restarts": metrics.get(txn, f"restarts:master:{m.phone}")})
+    counts = conversation_counts(txn)
+    quality = balance_quality(load_shares({m.phone: counts.get(m.phone, 0) for m in records}).values())
+    failed_pct = 100.0 * failed_fo / (completed + failed_fo) if completed + failed_fo else 0.0
+    value = report.score(sum(1 for m in records if m.health == FAILED),
+                         sum(1 for m in records if m.health == DEGRADED), quality, failed_pct)
+    return {"score": round(value, 1), "grade": report.grade(value), "balance_quality": round(quality, 1),
+            "failed_failover_pct": round(failed_pct, 1), "masters": rows}
+
+
+def queue_depth(txn: Txn) -> int:
+    return outbox.depth(txn)
