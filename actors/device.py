@@ -34,11 +34,13 @@ def react(state: str, event, *, now: float, attempts: int, replace_retry_used: b
           replaced_wait_s: float, backoff) -> Reaction:
     """What the session does about one transport event.
 
-    `attempts` counts reconnects since the last Connected; `backoff(n)` gives
-    the delay before attempt n.
+    `attempts` counts reconnects since the connection was last stable (the
+    session resets it, Akka-style, after [backoff] reset_after_s connected:
+    a stream that drops right after connecting keeps backing off);
+    `backoff(n)` gives the delay before attempt n.
     """
     if isinstance(event, ev.Connected):
-        return Reaction("connected", reset_attempts=True)
+        return Reaction("connected")
     if isinstance(event, (ev.QRCode, ev.PairingCode)):
         return Reaction("pairing")
     if isinstance(event, ev.Paired):
@@ -55,6 +57,10 @@ def react(state: str, event, *, now: float, attempts: int, replace_retry_used: b
             return Reaction("replaced", reason="stream replaced again; waiting for a relink")
         return Reaction("replaced", reconnect_in=replaced_wait_s, used_replace_retry=True,
                         reason="another device took the stream")
+    if state == "pairing" and isinstance(event, (ev.ConnectFailed, ev.Disconnected)):
+        # Pairing needs someone at the phone: a failed one ends, it is never retried alone.
+        why = event.reason or "connection lost"
+        return Reaction("unlinked", reason=why if why.startswith("pairing") else f"pairing failed: {why}")
     if isinstance(event, ev.ConnectFailed):
         if event.permanent:
             return Reaction("logged_out", reason=event.reason or "connect refused")

@@ -18,8 +18,8 @@ import structlog
 from thespian.actors import ThespianWatch, WakeupMessage, WatchMessage
 
 from actors import device
-from actors.chat import respond
-from actors.messages import (DeviceStateChanged, Heartbeat, InboundMessage, OutboxChanged,
+from actors.chat import auto_replies, respond
+from actors.messages import (AdminRequest, DeviceStateChanged, Heartbeat, InboundMessage, OutboxChanged,
                              SendNow, SendResult)
 from runtime import config, logs
 from storage import Store, admins, conversations, dedupe, masters, metrics, outbox
@@ -41,7 +41,11 @@ def make_transport(ctx, cfg, phone: str):
     os.makedirs(sessions, exist_ok=True)
     if ctx.transport == "sim":
         from transports.sim.transport import SimTransport
-        return SimTransport(phone, "127.0.0.1", ctx.sim_port, os.path.join(sessions, f"{phone}.sim"))
+        keepalive = cfg.sim.keepalive_s
+        return SimTransport(phone, "127.0.0.1", ctx.sim_port, os.path.join(sessions, f"{phone}.sim"),
+                            send_timeout=cfg.session.send_timeout_s, keepalive_s=keepalive,
+                            # a hung sim must not hold a reconnect much longer than a ping would
+                            connect_timeout=min(5.0, max(1.0, 2 * keepalive)))
     from transports.neonize.transport import NeonizeTransport
     store = cfg.neonize.database or os.path.join(sessions, f"{phone}.sqlite")
     return NeonizeTransport(phone, store, send_timeout_s=cfg.session.send_timeout_s)
@@ -56,6 +60,7 @@ class MasterSession(SupervisedActor):
         self.timers: dict[str, int] = {}      # timer name → generation (stale wakeups dropped)
         self.attempts = 0
         self.replace_retry_used = False
+        self.connected_since: float | None = None   # time.time() of the last Connected
         with self.store.read() as txn:
             record = masters.get(txn, self.phone)
         self.state = record.device_state if record else "unlinked"
@@ -107,7 +112,13 @@ class MasterSession(SupervisedActor):
             return
         if isinstance(event, ev.Receipt):
             return
-        r = device.react(self.state, event, now=time.time(), attempts=self.attempts,
+        now = time.time()
+        stable_for = now - self.connected_since if self.connected_since is not None else 0.0
+        if self.state == "connected" and stable_for >= self.cfg.backoff.reset_after_s:
+            self.attempts = 0   # it was stable: a new drop starts the backoff afresh
+        if isinstance(event, ev.Replaced) and stable_for >= self.cfg.session.replace_forgiven_s:
+            self.replace_retry_used = False   # a new episode, long after the last one
+        r = device.react(self.state, event, now=now, attempts=self.attempts,
                          replace_retry_used=self.replace_retry_used,
                          replaced_wait_s=self.cfg.session.replaced_wait_s, backoff=self._backoff)
         if r.reset_attempts:
@@ -118,6 +129,8 @@ class MasterSession(SupervisedActor):
             self._save_pairing(qr=event.data)
         elif isinstance(event, ev.PairingCode):
             self._save_pairing(code=event.code)
+        if self.state == "pairing" and r.state == "unlinked":
+            self._pairing_ended(r.reason)
         self._set_state(r.state, r.reason or type(event).__name__)
         if r.reconnect_in is not None:
             self._after("reconnect", r.reconnect_in)
@@ -127,7 +140,10 @@ class MasterSession(SupervisedActor):
         return min(b.max_s, b.min_s * 2 ** n) * (1 + random.random() * b.jitter)
 
     def _inbound(self, event: ev.Inbound) -> None:
+        forwards = []  # admin work a chat command asked for, sent once committed
+
         def persist(txn):
+            forwards.clear()
             if not dedupe.mark(txn, self.phone, event.message_id):
                 return None  # a redelivery: already handled
             conv = conversations.add_message(txn, conversations.Message(
@@ -135,7 +151,9 @@ class MasterSession(SupervisedActor):
                 ts=event.timestamp, message_id=event.message_id))
             metrics.incr(txn, f"messages_in:{self.phone}")
             replies = respond(txn, self.phone, event.sender, event.text,
-                              admins.is_admin(txn, event.sender)) or []
+                              admins.is_admin(txn, event.sender), forwards)
+            if replies is None:
+                replies = auto_replies(txn, conv, self.cfg.chat, event.timestamp)
             for i, reply in enumerate(replies):
                 outbox.enqueue(txn, event.sender, reply, kind="reply",
                                key=f"reply:{self.phone}:{event.message_id}:{i}",
@@ -147,6 +165,10 @@ class MasterSession(SupervisedActor):
             log.info("inbound_duplicate", message_id=event.message_id)
             return
         conv, n_replies = result
+        for f in forwards:
+            if "admin" in self.peers:
+                self.send(self.peers["admin"], AdminRequest(f.command, f.args, chat_to=event.sender,
+                                                            chat_command=f.chat_command))
         balancer = self.peers.get("balancer")
         if balancer is not None:
             self.send(balancer, InboundMessage(self.phone, event.sender, event.text,
@@ -198,24 +220,40 @@ class MasterSession(SupervisedActor):
                 self.transport.logout()
             except TransportError as e:
                 log.warning("logout_failed", error=str(e))
+            # Our own logout's LoggedOut must not read as a dead device (peers would fail it over).
+            for event in self.transport.poll():
+                if not isinstance(event, ev.LoggedOut):
+                    self._on_event(event)
+            for event in self.transport.poll():  # its LoggedOut, before the pairing's events
+                self._on_event(event)
         self.replace_retry_used = False
         self.attempts = 0
         self._set_state("pairing", "relink" if msg.relink else "link")
         self.transport.pair(phone_code=msg.code)
         self._after("pairing_timeout", self.cfg.session.pairing_timeout_s)
 
-    def _save_pairing(self, qr: str | None = None, code: str | None = None) -> None:
-        """The CLI shows what the phone needs from here (QR data or the code)."""
+    def _save_pairing(self, qr: str | None = None, code: str | None = None,
+                      failed: str | None = None) -> None:
+        """The CLI shows what the phone needs from here (QR data or the code), or why it failed."""
         path = os.path.join(self.ctx.home, "run", f"pairing-{self.phone}.txt")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
-            f.write(f"qr {qr}\n" if qr else f"code {code}\n")
+            f.write(f"qr {qr}\n" if qr else f"code {code}\n" if code else f"failed {failed}\n")
+
+    def _pairing_ended(self, reason: str) -> None:
+        """A pairing that failed or timed out: stop it (no more QR codes), tell the CLI why."""
+        self.transport.disconnect()
+        self._save_pairing(failed=reason)
 
     # --- state, timers, heartbeats ---------------------------------------------
 
     def _set_state(self, new: str, reason: str, announce: bool = False) -> None:
         old = self.state
         self.state = new
+        if new != "connected":
+            self.connected_since = None
+        elif old != "connected" or self.connected_since is None:
+            self.connected_since = time.time()
         self.store.write(lambda txn: masters.update(txn, self.phone, device_state=new, pid=os.getpid()))
         if old != new or announce:
             log.info("device_state", old=old, new=new, reason=reason)
@@ -240,7 +278,10 @@ class MasterSession(SupervisedActor):
             self._set_state("connecting", f"reconnect attempt {self.attempts}")
             self.transport.connect()
         elif name == "pairing_timeout" and self.state == "pairing":
-            self._set_state("unlinked", "pairing timed out: no scan")
+            why = (f"pairing timed out after {self.cfg.session.pairing_timeout_s:g} s: nobody "
+                   "scanned the QR code or typed the code on the phone")
+            self._pairing_ended(why)
+            self._set_state("unlinked", why)
 
     def _heartbeat(self) -> None:
         monitor = self.peers.get("ha-monitor")

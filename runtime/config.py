@@ -65,6 +65,7 @@ class Session:
     replaced_wait_s: float = 30.0
     pairing_timeout_s: float = 160.0
     send_timeout_s: float = 30.0
+    replace_forgiven_s: float = 600.0   # connected this long after a replace retry: the next replace retries again
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ class Metrics:
 @dataclass(frozen=True)
 class Sim:
     port: int = 0                  # 0 = the daemon's port + 1
+    keepalive_s: float = 10.0      # sessions ping the sim this often; 2x unanswered = dropped
 
 
 @dataclass(frozen=True)

@@ -247,6 +247,19 @@ def test_hang_stops_answering_until_heal(make_transport, sim):
     assert [m["text"] for m in control.inbox(HOST, sim.port, CUSTOMER)] == ["back"]
 
 
+def test_keepalive_turns_a_hang_into_a_disconnect_and_counts_connects(make_transport, sim):
+    t = linked(make_transport, keepalive_s=0.1)
+    assert quiet(t, 0.4) == []                           # pings answered: nothing happens
+    control.fault(HOST, sim.port, MASTER, "hang")
+    started = time.monotonic()
+    drop = wait_for(t, Disconnected, timeout=2)[-1]
+    assert "keep-alive" in drop.reason and time.monotonic() - started < 1.0
+    control.heal(HOST, sim.port, MASTER)
+    t.connect()
+    wait_for(t, Connected)
+    assert control.status(HOST, sim.port)["accounts"][MASTER]["connects"] == 2   # pair + connect
+
+
 def test_a_hung_account_cannot_connect(make_transport, sim):
     t = linked(make_transport, connect_timeout=0.5)
     t.disconnect()

@@ -9,7 +9,7 @@ Three kinds of frame, each one msgpack map:
 
 Account ops (on a connection that becomes that account's stream):
   pair {phone, phone_code}, connect {phone, token}, send {to, text, key},
-  ack {message_id}, logout {phone, token}.
+  ack {message_id}, logout {phone, token}, ping {} (keep-alive; a hung account never answers).
 Control ops (any connection; the CLI, tests and the demo use them):
   customer_send {from, to, text}, inbox {customer}, fault {account, kind,
   seconds, ms}, heal {account}, status {}.

@@ -239,6 +239,7 @@ class SimServer:
     def _op_pair(self, conn: _Conn, req_id, frame: dict) -> None:
         phone = p.require_phone(frame, "phone")
         acc = self.state.account(phone, create=True)
+        acc.connects += 1
         if self._refuse_if_banned(conn, req_id, acc):
             return
         if frame.get("phone_code"):
@@ -254,6 +255,7 @@ class SimServer:
     def _op_connect(self, conn: _Conn, req_id, frame: dict) -> None:
         phone = p.require_phone(frame, "phone")
         acc = self.state.account(phone, create=True)
+        acc.connects += 1
         if self._refuse_if_banned(conn, req_id, acc):
             return
         if not self.state.token_valid(phone, frame.get("token")):
@@ -271,6 +273,10 @@ class SimServer:
         self._emit(conn, p.reply(req_id, {"message_id": message_id, "duplicate": duplicate}))
         if not duplicate:
             self._emit(conn, p.push("receipt", ids=[message_id], kind="delivered", sender=to))
+
+    def _op_ping(self, conn: _Conn, req_id, frame: dict) -> None:
+        """The device's keep-alive: a hung account never answers it (see _dispatch)."""
+        self._emit(conn, p.reply(req_id, {}))
 
     def _op_ack(self, conn: _Conn, req_id, frame: dict) -> None:
         if conn.account is None:
@@ -378,6 +384,7 @@ class SimServer:
                 "pending": len(acc.pending),
                 "ban_expires_ts": acc.ban_until if acc.banned(now) else 0.0,
                 "latency_ms": acc.latency_ms,
+                "connects": acc.connects,   # pair + connect attempts since this process started
             }
         counts = {k: self.state.counts.get(k, 0) for k in
                   ("inbound", "delivered", "acked", "outbound", "duplicates_dropped")}
@@ -394,7 +401,7 @@ class SimServer:
         return "connected" if acc.phone in self._conns else "disconnected"
 
 
-_ACCOUNT_OPS = {"pair", "connect", "send", "ack", "logout"}
+_ACCOUNT_OPS = {"pair", "connect", "send", "ack", "logout", "ping"}
 
 
 def serve(host: str = "127.0.0.1", port: int = 0, state_dir: str | None = None) -> None:

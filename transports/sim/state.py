@@ -34,6 +34,7 @@ class Account:
     ban_until: float = 0.0         # Unix time; 0 = not banned
     hung: bool = False             # fault: not persisted, a restart heals it
     latency_ms: int = 0            # fault: not persisted either
+    connects: int = 0              # pair/connect attempts seen, for tests: not persisted
     # message_id -> (seq, record), in arrival order: held or unacknowledged
     pending: dict[str, tuple[int, dict]] = field(default_factory=dict)
 

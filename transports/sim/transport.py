@@ -10,12 +10,18 @@ A link ends with exactly one event: Disconnected (the stream dropped after
 Connected), ConnectFailed (it never got that far), or the dead-state event
 the server pushed (LoggedOut, Banned, Replaced). A link the caller closed
 itself (disconnect, logout, close) ends silently, as in whatsmeow.
+
+Like whatsmeow's keep-alive, a connected link pings every `keepalive_s`; a
+ping unanswered within twice that (a `hang` fault, a dead peer) ends the link
+with Disconnected, so the session reconnects instead of trusting a silent
+stream forever.
 """
 from __future__ import annotations
 
 import os
 import socket
 import threading
+import time
 from collections import deque
 from typing import Any
 
@@ -51,6 +57,7 @@ class _Link:
         self.connected = False      # the server said "connected"
         self.retired = False        # the caller let go of it: emit nothing more
         self.ended = False          # its one end event was decided
+        self._over = threading.Event()   # set with `ended`: wakes the keep-alive thread
         self._lock = threading.Lock()
         self._waiters: dict[int, _Waiter] = {}
         self._next_id = 0
@@ -104,6 +111,7 @@ class _Link:
             first = not self.ended
             self.ended = True
             waiters, self._waiters = self._waiters, {}
+        self._over.set()
         for waiter in waiters.values():
             waiter.error = ConnectionError("connection closed")
             waiter.done.set()
@@ -165,6 +173,9 @@ class _Link:
         elif kind == "connected":
             self.connected = True
             emit(Connected())
+            if self.owner.keepalive_s > 0:
+                threading.Thread(target=self._keepalive, name=f"sim-keepalive:{self.owner.phone}",
+                                 daemon=True).start()
         elif kind == "qr":
             emit(QRCode(frame["data"]))
         elif kind == "pairing_code":
@@ -185,12 +196,29 @@ class _Link:
             self.end(Replaced())
 
 
+    def _keepalive(self) -> None:
+        interval = self.owner.keepalive_s
+        while not self._over.wait(interval):
+            started = time.monotonic()
+            try:
+                self.request("ping", 2 * interval)
+            except TimeoutError:
+                self.end(Disconnected(f"keep-alive timeout: no answer within "
+                                      f"{time.monotonic() - started:.1f} s"))
+                self.shutdown()
+                return
+            except (ConnectionError, _RemoteError):
+                return   # the link is ending anyway, or a server without ping
+
+
 class SimTransport:
     """transports.base.Transport for one master on the simulated network."""
 
     def __init__(self, phone: str, host: str, port: int, token_path: str,
-                 send_timeout: float = 10.0, connect_timeout: float = 5.0):
+                 send_timeout: float = 10.0, connect_timeout: float = 5.0,
+                 keepalive_s: float = 0.0):
         self.phone = phone
+        self.keepalive_s = keepalive_s   # 0 = no keep-alive pings
         self.host, self.port = host, port
         self.token_path = token_path
         self.send_timeout = send_timeout
