@@ -52,17 +52,13 @@ class HAMonitor(SupervisedActor):
         self.last_sync = self.last_sample = self.last_save = time.monotonic()
         self.queue_depth = 0
         self.restart_refs: dict[str, str] = {}   # RestartChild ref → phone
-        self.metrics_server = None
+        self.metrics_server = None   # a thread of this process; its socket ends with the process
         if self.cfg.metrics.port:
             from actors.health.prom import serve
             self.metrics_server = serve(self, self.cfg.daemon.bind, self.cfg.metrics.port)
         self.after(self.tick_s, "tick")
         log.info("ha_monitor_started", masters=sorted(self.book.trackers), tick_s=self.tick_s,
                  metrics_port=self.cfg.metrics.port or None)
-
-    def on_stop(self):
-        if self.metrics_server is not None:
-            self.metrics_server.shutdown()
 
     # ------------------------------------------------------------------ messages
 
@@ -211,7 +207,7 @@ class HAMonitor(SupervisedActor):
 
     def status(self, now: float) -> dict:
         """For `ha.status`, the dashboard and the metrics endpoint (read from its thread)."""
-        return {"tick_s": self.tick_s, "queue_depth": self.queue_depth, "masters": {
+        return {"pid": os.getpid(), "tick_s": self.tick_s, "queue_depth": self.queue_depth, "masters": {
             phone: {"health": t.state, "reason": t.reason, "device": t.device,
                     "heartbeat_age_s": None if t.heartbeat_age(now) is None else round(t.heartbeat_age(now), 3),
                     "pid": self.book.pids.get(phone), "recovery_attempts": t.recovery_attempts}
