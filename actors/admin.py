@@ -171,6 +171,9 @@ def master_add(gw, phone, name, role="primary", priority=0, weight=1.0, region=N
         raise CommandError(f"role must be one of {', '.join(masters.ROLES)}", code=2)
     if not name or not str(name).strip():
         raise CommandError("a master needs a --name", code=2)
+    if region is not None and not (len(region) == 2 and region.isascii() and region.isalpha()):
+        raise CommandError(f"--region must be a two-letter ISO country code like AE, got {region!r}",
+                           code=2)
     record = masters.Master(phone=phone, name=str(name).strip(), role=role, priority=int(priority),
                             weight=float(weight), region=region.upper() if region else None)
 
@@ -228,11 +231,17 @@ def master_link(gw, phone, code=False, relink=False):
     record = _known(gw, phone)
     if record.desired != "running":
         raise CommandError(f"master {record.phone} is stopped; start it first: whitecaves master start {record.phone}")
-    target = gw.peers.get("balancer")
-    if target is None:
-        raise CommandError("the balancer is restarting; try again in a moment")
-    gw.send(target, ToMaster(record.phone, Link(code=bool(code), relink=bool(relink))))
-    return {"linking": record.phone, "since": time.time()}
+    since = time.time()
+
+    def started(answer):   # the session answers once pairing started; the balancer if it has none
+        if answer is None:
+            raise CommandError(f"the session of {record.phone} did not answer in time")
+        if not answer.ok:
+            raise CommandError(f"{answer.error} (it may be starting: try again in a moment)")
+        return {"linking": record.phone, "since": since}
+    return gw.ask_peer("balancer", lambda ref: ToMaster(
+        record.phone, Link(code=bool(code), relink=bool(relink), ref=ref, reply_to=gw.myAddress),
+        reply_to=gw.myAddress, ref=ref), started)
 
 
 # Handlers of the other areas live beside their logic; importing registers them.

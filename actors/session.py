@@ -19,7 +19,7 @@ from thespian.actors import ThespianWatch, WakeupMessage, WatchMessage
 
 from actors import device
 from actors.chat import auto_replies, respond
-from actors.messages import (AdminRequest, DeviceStateChanged, Heartbeat, InboundMessage, OutboxChanged,
+from actors.messages import (AdminReply, AdminRequest, DeviceStateChanged, Heartbeat, InboundMessage, OutboxChanged,
                              SendNow, SendResult)
 from runtime import config, logs
 from storage import Store, admins, conversations, dedupe, masters, metrics, outbox
@@ -31,9 +31,11 @@ log = structlog.get_logger("session")
 
 
 class Link:
-    """Gateway → session: pair this device (QR, or a phone code)."""
-    def __init__(self, code: bool = False, relink: bool = False):
-        self.code, self.relink = code, relink
+    """Gateway → session: pair this device (QR, or a phone code).
+
+    Answered with AdminReply(ref) to `reply_to` once the pairing started."""
+    def __init__(self, code: bool = False, relink: bool = False, ref: str = "", reply_to=None):
+        self.code, self.relink, self.ref, self.reply_to = code, relink, ref, reply_to
 
 
 def make_transport(ctx, cfg, phone: str):
@@ -61,6 +63,7 @@ class MasterSession(SupervisedActor):
         self.attempts = 0
         self.replace_retry_used = False
         self.connected_since: float | None = None   # time.time() of the last Connected
+        self.own_logout_pending = False   # a relink logged out: its LoggedOut is expected
         with self.store.read() as txn:
             record = masters.get(txn, self.phone)
         self.state = record.device_state if record else "unlinked"
@@ -112,6 +115,12 @@ class MasterSession(SupervisedActor):
             return
         if isinstance(event, ev.Receipt):
             return
+        if isinstance(event, ev.LoggedOut) and self.own_logout_pending:
+            self.own_logout_pending = False
+            log.info("own_logout_seen", reason=event.reason)
+            return
+        if isinstance(event, ev.Connected):
+            self.own_logout_pending = False
         now = time.time()
         stable_for = now - self.connected_since if self.connected_since is not None else 0.0
         if self.state == "connected" and stable_for >= self.cfg.backoff.reset_after_s:
@@ -220,17 +229,16 @@ class MasterSession(SupervisedActor):
                 self.transport.logout()
             except TransportError as e:
                 log.warning("logout_failed", error=str(e))
-            # Our own logout's LoggedOut must not read as a dead device (peers would fail it over).
-            for event in self.transport.poll():
-                if not isinstance(event, ev.LoggedOut):
-                    self._on_event(event)
-            for event in self.transport.poll():  # its LoggedOut, before the pairing's events
-                self._on_event(event)
+            # Our own logout's LoggedOut (now or from a transport thread later) must not read
+            # as a dead device: peers would fail the master over, the CLI would give up.
+            self.own_logout_pending = True
         self.replace_retry_used = False
         self.attempts = 0
         self._set_state("pairing", "relink" if msg.relink else "link")
         self.transport.pair(phone_code=msg.code)
         self._after("pairing_timeout", self.cfg.session.pairing_timeout_s)
+        if msg.reply_to is not None:
+            self.send(msg.reply_to, AdminReply(msg.ref, True, data={"linking": self.phone}))
 
     def _save_pairing(self, qr: str | None = None, code: str | None = None,
                       failed: str | None = None) -> None:

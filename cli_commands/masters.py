@@ -129,17 +129,16 @@ def _link(where, phone, code: bool, relink: bool) -> None:
         os.unlink(pairing_file)
     except FileNotFoundError:
         pass
-    request(where, "master.link", phone=phone, code=code, relink=relink)
+    _start_link(where, phone, code, relink)
+    # The daemon answered once the session was pairing: any state read from here on is this link's.
     shown, started = None, time.monotonic()
     deadline = started + cfg.session.pairing_timeout_s + 5
-    seen_pairing = False
     while time.monotonic() < deadline:
         state = next((r["device_state"] for r in request(where, "masters.list") if r["phone"] == phone), None)
-        if state == "connected" and (seen_pairing or time.monotonic() - started > 0.5):
+        if state == "connected":
             click.echo(f"master {phone} is linked and connected")
             return
-        seen_pairing = seen_pairing or state in ("pairing", "connecting")
-        if seen_pairing and state in ("unlinked", "logged_out", "banned", "outdated", "replaced"):
+        if state in ("unlinked", "logged_out", "banned", "outdated", "replaced"):
             raise DaemonError(f"linking {phone} failed: device state {state} (see whitecaves logs --master {phone})")
         if os.path.exists(pairing_file):
             with open(pairing_file) as f:
@@ -150,6 +149,19 @@ def _link(where, phone, code: bool, relink: bool) -> None:
         time.sleep(0.2)
     raise DaemonError(f"linking {phone} timed out after {cfg.session.pairing_timeout_s:g} s: "
                       f"no scan / code entered")
+
+
+def _start_link(where, phone: str, code: bool, relink: bool) -> None:
+    """Ask the session to pair; a session still starting (just added or restarted) gets 5 s."""
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            request(where, "master.link", phone=phone, code=code, relink=relink)
+            return
+        except DaemonError as e:
+            if "no running session" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _show_pairing(what: str, phone: str, home: str) -> None:
