@@ -191,8 +191,10 @@ class HAMonitor(SupervisedActor):
     def _sample(self, now: float, save: bool) -> None:
         with self.store.read() as txn:
             self.queue_depth = record.queue_depth(txn)
+            periodic = record.periodic_alerts(txn, self.book.health(), now) if save else []
         self.queue.add(now, self.queue_depth)
         alerts = queue_alerts(self.queue_depth, now, self.cfg.alerts.queue_warning, self.cfg.alerts.queue_critical)
+        alerts += periodic   # uptime and balance change slowly: looked at when the history is saved
 
         def write(txn):
             if save:

@@ -242,3 +242,22 @@ def test_actor_rebuilds_from_lmdb(monitor, tmp_path, monkeypatch):
     finally:
         again.store.close()
         monitor.store = Store(str(tmp_path))
+
+
+def test_periodic_alerts_uptime_and_imbalance(store):
+    from storage import conversations
+
+    def setup(txn):
+        metrics.put_record(txn, f"health_changes:{A}", [[0.0, HEALTHY], [1000.0, FAILED], [1100.0, HEALTHY]])
+        metrics.put_record(txn, f"health_changes:{B}", [[0.0, HEALTHY]])
+    store.write(setup)
+    with store.read() as txn:
+        kinds = [(a.kind, a.master) for a in record.periodic_alerts(txn, {A: HEALTHY, B: HEALTHY}, 2000.0)]
+    assert kinds == [("uptime_low", A)]                       # 95 %; too few conversations to judge balance
+    store.write(lambda txn: [conversations.add_message(txn, conversations.Message(
+        customer=f"+4477009{i:05d}", master=A, direction="in", text="hi", ts=1.0, message_id=f"m{i}"))
+        for i in range(25)])
+    with store.read() as txn:
+        kinds = [a.kind for a in record.periodic_alerts(txn, {A: HEALTHY, B: HEALTHY}, 2000.0)]
+        assert "load_imbalance" in kinds
+        assert "load_imbalance" not in [a.kind for a in record.periodic_alerts(txn, {A: HEALTHY, B: FAILED}, 2000.0)]

@@ -140,3 +140,24 @@ def health_report(txn: Txn, now: float) -> dict:
 
 def queue_depth(txn: Txn) -> int:
     return outbox.depth(txn)
+
+
+MIN_CONVERSATIONS_FOR_BALANCE = 20   # below this, shares say nothing about the balancer
+
+
+def periodic_alerts(txn: Txn, health: dict[str, str], now: float) -> list[Alert]:
+    """Uptime below 99 % (24 h) per master, and load imbalance among the masters that can serve."""
+    from actors.health.alerts import imbalance_alert, uptime_alert
+    out = []
+    for phone in health:
+        changes = [tuple(c) for c in metrics.get_record(txn, f"health_changes:{phone}", [])]
+        alert = uptime_alert(phone, report.uptime_pct(changes, DAY_S, now), now)
+        if alert is not None:
+            out.append(alert)
+    serving = [p for p, h in health.items() if h in report.UP_STATES]
+    counts = conversation_counts(txn)
+    if len(serving) >= 2 and sum(counts.get(p, 0) for p in serving) >= MIN_CONVERSATIONS_FOR_BALANCE:
+        alert = imbalance_alert(balance_quality(load_shares({p: counts.get(p, 0) for p in serving}).values()), now)
+        if alert is not None:
+            out.append(alert)
+    return out
