@@ -19,8 +19,8 @@ from thespian.actors import ThespianWatch, WakeupMessage, WatchMessage
 
 from actors import device
 from actors.chat import auto_replies, respond
-from actors.messages import (AdminReply, AdminRequest, DeviceStateChanged, Heartbeat, InboundMessage, OutboxChanged,
-                             SendNow, SendResult)
+from actors.messages import (AdminReply, AdminRequest, DeviceStateChanged, Heartbeat,
+                             InboundMessage, SendNow, SendResult)
 from runtime import config, logs
 from storage import Store, admins, conversations, dedupe, masters, metrics, outbox
 from supervision.actor import SupervisedActor
@@ -93,8 +93,7 @@ class MasterSession(SupervisedActor):
 
     def on_message(self, msg, sender):
         if isinstance(msg, WatchMessage):
-            for event in self.transport.poll():
-                self._on_event(event)
+            self._on_events(self.transport.poll())
         elif isinstance(msg, WakeupMessage):
             self._on_wakeup(msg.payload)
         elif isinstance(msg, SendNow):
@@ -109,10 +108,21 @@ class MasterSession(SupervisedActor):
 
     # --- transport events ----------------------------------------------------
 
+    def _on_events(self, events: list) -> None:
+        """In order; each run of consecutive inbound messages is handled as one batch."""
+        batch: list[ev.Inbound] = []
+        for event in events:
+            if isinstance(event, ev.Inbound):
+                batch.append(event)
+                continue
+            if batch:
+                self._inbound(batch)
+                batch = []
+            self._on_event(event)
+        if batch:
+            self._inbound(batch)
+
     def _on_event(self, event) -> None:
-        if isinstance(event, ev.Inbound):
-            self._inbound(event)
-            return
         if isinstance(event, ev.Receipt):
             return
         if isinstance(event, ev.LoggedOut) and self.own_logout_pending:
@@ -148,42 +158,44 @@ class MasterSession(SupervisedActor):
         b = self.cfg.backoff
         return min(b.max_s, b.min_s * 2 ** n) * (1 + random.random() * b.jitter)
 
-    def _inbound(self, event: ev.Inbound) -> None:
-        forwards = []  # admin work a chat command asked for, sent once committed
-
+    def _inbound(self, batch: list[ev.Inbound]) -> None:
+        """Handle the inbound messages of one poll in ONE write transaction (under load that is
+        one commit for many messages, not one each), then ack them, then tell the others."""
         def persist(txn):
-            forwards.clear()
-            if not dedupe.mark(txn, self.phone, event.message_id):
-                return None  # a redelivery: already handled
-            conv = conversations.add_message(txn, conversations.Message(
-                customer=event.sender, master=self.phone, direction="in", text=event.text,
-                ts=event.timestamp, message_id=event.message_id))
-            metrics.incr(txn, f"messages_in:{self.phone}")
-            replies = respond(txn, self.phone, event.sender, event.text,
-                              admins.is_admin(txn, event.sender), forwards)
-            if replies is None:
-                replies = auto_replies(txn, conv, self.cfg.chat, event.timestamp)
-            for i, reply in enumerate(replies):
-                outbox.enqueue(txn, event.sender, reply, kind="reply",
-                               key=f"reply:{self.phone}:{event.message_id}:{i}",
-                               master=conv.master)
-            return conv, len(replies)
-        result = self.store.write(persist)
-        self.transport.ack(event.message_id)  # only now may the network forget it
-        if result is None:
-            log.info("inbound_duplicate", message_id=event.message_id)
-            return
-        conv, n_replies = result
-        for f in forwards:
-            if "admin" in self.peers:
-                self.send(self.peers["admin"], AdminRequest(f.command, f.args, chat_to=event.sender,
-                                                            chat_command=f.chat_command))
+            handled = []   # (event, replies, admin work a chat command asked for) per new message
+            for event in batch:
+                if not dedupe.mark(txn, self.phone, event.message_id):
+                    continue  # a redelivery: already handled
+                conv = conversations.add_message(txn, conversations.Message(
+                    customer=event.sender, master=self.phone, direction="in", text=event.text,
+                    ts=event.timestamp, message_id=event.message_id))
+                metrics.incr(txn, f"messages_in:{self.phone}")
+                forwards = []
+                replies = respond(txn, self.phone, event.sender, event.text,
+                                  admins.is_admin(txn, event.sender), forwards)
+                if replies is None:
+                    replies = auto_replies(txn, conv, self.cfg.chat, event.timestamp)
+                for i, reply in enumerate(replies):
+                    outbox.enqueue(txn, event.sender, reply, kind="reply",
+                                   key=f"reply:{self.phone}:{event.message_id}:{i}",
+                                   master=conv.master)
+                handled.append((event, len(replies), forwards))
+            return handled
+        handled = self.store.write(persist)
+        for event in batch:
+            self.transport.ack(event.message_id)  # only now may the network forget it
+        if len(handled) < len(batch):
+            log.info("inbound_duplicates", count=len(batch) - len(handled))
         balancer = self.peers.get("balancer")
-        if balancer is not None:
-            self.send(balancer, InboundMessage(self.phone, event.sender, event.text,
-                                               event.message_id, event.timestamp))
-            if n_replies:
-                self.send(balancer, OutboxChanged("reply"))
+        for event, n_replies, forwards in handled:
+            for f in forwards:
+                if "admin" in self.peers:
+                    self.send(self.peers["admin"], AdminRequest(f.command, f.args, chat_to=event.sender,
+                                                                chat_command=f.chat_command))
+            if balancer is not None:
+                self.send(balancer, InboundMessage(self.phone, event.sender, event.text,
+                                                   event.message_id, event.timestamp))
+        # No OutboxChanged for the replies: each InboundMessage makes the balancer look anyway.
 
     # --- outbound ---------------------------------------------------------------
 

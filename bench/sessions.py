@@ -1,0 +1,270 @@
+"""Inbound → `pong` latency through master sessions, and what a session costs in memory.
+
+A real daemon on the simulated network with 3 linked masters and rate limits
+off. Customers (a new one for every message, so no per-contact gap applies)
+write `!ping` at 10, 100 and 500 msg/s, spread round-robin over the masters.
+A sample is the time from just before the customer's send to the sim's
+timestamp of the `pong` reaching that customer's inbox (one host, one clock):
+sim → session (dedupe + conversation + reply in one LMDB txn, ack) →
+balancer → session → sim. Memory: RSS and PSS of each session process from
+/proc/<pid>/smaps_rollup. Baseline in the same run: a bare thespian ask round
+trip to a plain actor, from outside the actor system.
+
+    python bench/sessions.py [--out bench/results/sessions.json] [--seconds 5]
+
+Runs its own daemon with a temporary home on free loopback ports, and stops
+it (and kills anything left by pid) at the end, also after an error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
+
+from runtime import procs  # noqa: E402
+from transports.sim.control import ControlClient  # noqa: E402
+
+MASTERS = ["+971505760056", "+971553633595", "+971526113301"]
+RATES = [10, 100, 500]
+CONFIG = """
+[limits]
+enabled = false
+[logging]
+level = "warning"
+"""
+
+
+def free_port_pair() -> int:
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair")
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def summary_ms(samples: list[float]) -> dict:
+    if not samples:
+        return {"n": 0}
+    ms = [s * 1000 for s in samples]
+    return {"n": len(ms), "p50": round(percentile(ms, 50), 2), "p99": round(percentile(ms, 99), 2),
+            "mean": round(statistics.fmean(ms), 2), "max": round(max(ms), 2)}
+
+
+class Daemon:
+    def __init__(self, home: str, port: int):
+        self.home, self.port = home, port
+        self.env = dict(os.environ, WHITECAVES_HOME=home, WHITECAVES_PORT=str(port))
+
+    def cli(self, *args: str) -> str:
+        # Output to a file, not a pipe: `daemon start` leaves processes holding its stdout.
+        out = os.path.join(self.home, "cli.out")
+        with open(out, "w") as f:
+            r = subprocess.run([sys.executable, "-m", "cli", *args], stdin=subprocess.DEVNULL,
+                               stdout=f, stderr=subprocess.STDOUT, env=self.env, cwd=ROOT, timeout=120)
+        with open(out) as f:
+            text = f.read()
+        if r.returncode != 0:
+            raise RuntimeError(f"whitecaves {' '.join(args)} → exit {r.returncode}: {text}")
+        return text
+
+    def masters(self) -> list[dict]:
+        return json.loads(self.cli("masters", "--json").strip().splitlines()[-1])
+
+
+def memory_kb(pid: int) -> dict:
+    """Rss and Pss (kB) of one process from smaps_rollup."""
+    out = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Rss", "Pss"):
+                out[key.lower() + "_kb"] = int(rest.split()[0])
+    return out
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (the daemon's actors, thespian's logger, the sim)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.append(child)
+            todo.append(child)
+    return out
+
+
+def bare_ask_round_trip(count: int) -> dict:
+    """Thespian alone: ask() round trips to a plain actor, from outside the system."""
+    from actors import system
+    from supervision_actors import Echo, Ping, Pong
+
+    home = tempfile.mkdtemp(prefix="wc-bench-bare-")
+    asys = None
+    try:
+        asys = system.start(home, free_port_pair())
+        addr = asys.createActor(Echo)
+        samples = []
+        for i in range(count + 20):
+            t0 = time.perf_counter()
+            reply = asys.ask(addr, Ping(i), 5)
+            dt = time.perf_counter() - t0
+            assert isinstance(reply, Pong) and reply.ref == i, reply
+            if i >= 20:   # the first ones pay for connections
+                samples.append(dt)
+        return summary_ms(samples)
+    finally:
+        if asys is not None:
+            try:
+                asys.shutdown()
+            except Exception:
+                pass
+        procs.kill_all(procs.processes_of(home))
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def run_rate(sim: ControlClient, rate: int, seconds: float, prefix: str,
+             expected_before: int) -> dict:
+    """Send `rate` msg/s for `seconds`; wait for every pong; latency samples from the inboxes."""
+    n = int(rate * seconds)
+    sent: dict[str, float] = {}
+    t0 = time.perf_counter()
+    for i in range(n):
+        due = t0 + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        customer = f"+44{prefix}{i:07d}"
+        sent[customer] = time.time()
+        sim.send(customer, MASTERS[i % len(MASTERS)], "!ping")
+    send_s = time.perf_counter() - t0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if sim.status()["counts"]["outbound"] >= expected_before + n:
+            break
+        time.sleep(0.2)
+    latencies, missing, extra = [], 0, 0
+    for customer, ts in sent.items():
+        pongs = [m for m in sim.inbox(customer) if m["text"] == "pong"]
+        if not pongs:
+            missing += 1
+            continue
+        extra += len(pongs) - 1
+        latencies.append(pongs[0]["ts"] - ts)
+    return {"rate_target": rate, "messages": n, "rate_achieved": round(n / send_s, 1),
+            "latency_ms": summary_ms(latencies), "missing": missing, "duplicates": extra}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "sessions.json"))
+    ap.add_argument("--seconds", type=float, default=5.0, help="sending time per rate")
+    args = ap.parse_args()
+
+    started = time.monotonic()
+    bare = bare_ask_round_trip(500)
+    print(f"bare thespian ask round trip: p50 {bare['p50']} ms, p99 {bare['p99']} ms")
+
+    home = tempfile.mkdtemp(prefix="wc-bench-sessions-")
+    with open(os.path.join(home, "config.toml"), "w") as f:
+        f.write(CONFIG)
+    d = Daemon(home, free_port_pair())
+    sim = ControlClient("127.0.0.1", d.port + 1)
+    try:
+        d.cli("daemon", "start", "--transport", "sim")
+        for i, phone in enumerate(MASTERS):
+            d.cli("master", "add", phone, "--name", f"Bench {i + 1}")
+            d.cli("link", "master", phone)
+        # warm-up: first messages pay for imports and connections
+        warm = run_rate(sim, 20, 1.0, "9", 0)
+        done = warm["messages"] - warm["missing"]
+        levels = []
+        for k, rate in enumerate(RATES):
+            r = run_rate(sim, rate, args.seconds, str(k + 1), done)
+            done += r["messages"]
+            levels.append(r)
+            lat = r["latency_ms"]
+            print(f"{rate:>4} msg/s (achieved {r['rate_achieved']}): {r['messages']} msgs, "
+                  f"p50 {lat.get('p50')} ms, p99 {lat.get('p99')} ms, max {lat.get('max')} ms, "
+                  f"missing {r['missing']}, duplicates {r['duplicates']}")
+        memory = {}
+        for row in d.masters():
+            memory[row["phone"]] = {"pid": row["pid"], **memory_kb(row["pid"])}
+        for phone, m in memory.items():
+            print(f"session {phone} pid {m['pid']}: RSS {m['rss_kb'] / 1024:.1f} MB, "
+                  f"PSS {m['pss_kb'] / 1024:.1f} MB")
+        daemon_total = {"processes": 0, "rss_kb": 0, "pss_kb": 0}
+        with open(os.path.join(home, "run", "daemon.json")) as f:
+            admin_pid = json.load(f)["pid"]
+        for pid in [admin_pid] + descendants(admin_pid):
+            try:
+                m = memory_kb(pid)
+            except OSError:
+                continue
+            daemon_total["processes"] += 1
+            daemon_total["rss_kb"] += m.get("rss_kb", 0)
+            daemon_total["pss_kb"] += m.get("pss_kb", 0)
+        print(f"whole daemon: {daemon_total['processes']} processes, "
+              f"PSS {daemon_total['pss_kb'] / 1024:.1f} MB")
+    finally:
+        sim.close()
+        try:
+            d.cli("daemon", "stop")
+        except Exception:
+            pass
+        procs.kill_all(procs.processes_of(home))
+        shutil.rmtree(home, ignore_errors=True)
+
+    result = {
+        "bench": "sessions",
+        "what": "inbound !ping -> pong latency through 3 sim masters, rate limits off",
+        "bare_thespian_ask_ms": bare,
+        "levels": levels,
+        "p50_vs_bare_ask": [round(lv["latency_ms"]["p50"] / bare["p50"], 1)
+                            for lv in levels if lv["latency_ms"].get("n")],
+        "session_memory": memory,
+        "daemon_memory": daemon_total,
+        "seconds_per_rate": args.seconds,
+        "host": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                 "machine": platform.machine()},
+        "wall_s": round(time.monotonic() - started, 1),
+    }
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"wrote {args.out} ({result['wall_s']} s)")
+
+
+if __name__ == "__main__":
+    main()
