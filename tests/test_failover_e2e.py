@@ -1,0 +1,157 @@
+"""Failover, outbox and balancing on a real daemon and the simulated network.
+
+The scenarios the replaced system planned and never made work: 2 masters
+balanced; the primary logged out (its conversations, pending messages and a
+hand-over note go to the secondary); recovery; a cascade down to the third
+master; all down (held, nothing lost, delivered once one returns).
+"""
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import FAST_CONFIG, ROOT, Daemon
+from runtime import procs
+from transports.sim import control
+
+P, S, T = "+971505760056", "+971553633595", "+971507777777"
+
+
+def poll(fn, timeout=20.0, every=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+
+
+@pytest.fixture
+def make_daemon(home, port):
+    started = []
+
+    def make(extra: str = "") -> Daemon:
+        with open(os.path.join(home, "config.toml"), "w") as f:
+            f.write(FAST_CONFIG.replace("[limits]\nenabled = false\n", extra or "[limits]\nenabled = false\n"))
+        d = Daemon(home, port)
+        # Output to a file, not a pipe: the daemon's processes must not hold the test's pipe.
+        with open(os.path.join(home, "start.out"), "w") as out:
+            r = subprocess.run([sys.executable, "-m", "cli", "daemon", "start", "--transport", "sim"],
+                               stdout=out, stderr=subprocess.STDOUT, timeout=60, cwd=ROOT,
+                               env=dict(os.environ, WHITECAVES_HOME=home, WHITECAVES_PORT=str(port)))
+        assert r.returncode == 0, open(os.path.join(home, "start.out")).read()
+        started.append(d)
+        return d
+    yield make
+    try:
+        for d in started:
+            d.stop()
+    finally:
+        procs.kill_all(procs.processes_of(home))
+
+
+def add_masters(d: Daemon, *specs):
+    for phone, name, role, prio in specs:
+        d.cli("master", "add", phone, "--name", name, "--role", role, "--priority", str(prio))
+        d.cli("link", "master", phone)
+
+
+def inbox(d: Daemon, customer: str) -> list[dict]:
+    return control.inbox("127.0.0.1", d.sim_port, customer)
+
+
+def owners(d: Daemon) -> dict[str, str]:
+    return {c["customer"]: c["master"] for c in d.json("conversations")}
+
+
+def test_two_masters_balanced_then_primary_logged_out_then_recovered(make_daemon):
+    # A 5 s gap per contact keeps a second reply to the same customer pending in the outbox.
+    d = make_daemon("[limits]\nenabled = true\nreply_gap_s = 5.0\n")
+    add_masters(d, (P, "Sales", "primary", 0), (S, "Backup", "backup", 1))
+
+    # Balanced: first messages to new customers alternate between the masters.
+    news = [f"+4477009000{i:02d}" for i in range(4)]
+    for c in news:
+        out = d.json("send", c, f"hello {c}")
+        assert out["state"] in ("sent", "queued") and isinstance(out["id"], int)
+    poll(lambda: all(inbox(d, c) for c in news), what="first messages delivered")
+    by_master = {}
+    for c, m in owners(d).items():
+        by_master[m] = by_master.get(m, 0) + 1
+    assert by_master == {P: 2, S: 2}
+    assert d.json("load", "metrics")["balance_quality"] == 100.0
+
+    # A customer of the primary asks twice: the second answer waits (per-contact gap).
+    customer = "+447700900100"
+    control.send("127.0.0.1", d.sim_port, customer, P, "!ping one")
+    poll(lambda: [m for m in inbox(d, customer) if m["text"] == "pong one"], what="first pong")
+    control.send("127.0.0.1", d.sim_port, customer, P, "!ping two")
+    poll(lambda: [e for e in d.json("outbox") if e["to"] == customer and e["master"] == P],
+         what="second pong pending for the primary")
+    mine = sorted(c for c, m in owners(d).items() if m == P)
+    assert customer in mine and len(mine) == 3
+
+    d.cli("sim", "fault", P, "logout")
+    poll(lambda: all(owners(d)[c] == S for c in mine), what="conversations owned by the secondary")
+    poll(lambda: [m for m in inbox(d, customer) if m["text"] == "pong two" and m["from"] == S],
+         timeout=15, what="pending reply delivered from the secondary")
+    for c in mine:
+        notes = poll(lambda c=c: [m for m in inbox(d, c) if "Backup here" in m["text"]],
+                     what=f"hand-over note to {c}")
+        assert len(notes) == 1 and notes[0]["from"] == S
+    status = d.json("failover", "status")
+    event = next(e for e in status["history"] if e["kind"] == "failover")
+    assert event["status"] == "completed" and event["count"] == 3 and event["targets"] == {S: 3}
+    assert next(m for m in status["masters"] if m["master"] == P)["failed_over"] is True
+    assert d.cli("failover", "run", "+999", check=False).returncode == 2   # a usage error, no crash
+
+    # Recovery: the primary takes new conversations at once; handed-over ones stay.
+    d.cli("relink", "master", P)
+    poll(lambda: next(m for m in d.json("masters") if m["phone"] == P)["health"] == "healthy",
+         what="the primary healthy again")
+    newcomer = "+447700900200"
+    poll(lambda: d.json("send", newcomer, "welcome")["state"] == "sent", timeout=10, what="send")
+    assert inbox(d, newcomer)[0]["from"] == P
+    assert all(owners(d)[c] == S for c in mine)
+
+    # ... unless restored.
+    d.cli("failover", "restore", P)
+    assert all(owners(d)[c] == P for c in mine)
+
+
+def test_cascade_then_all_down_holds_everything_until_one_returns(make_daemon):
+    d = make_daemon()
+    add_masters(d, (P, "One", "primary", 0), (S, "Two", "backup", 1), (T, "Three", "backup", 2))
+    customers = [f"+4477009003{i:02d}" for i in range(3)]
+    for c in customers:
+        control.send("127.0.0.1", d.sim_port, c, P, "!ping")
+    poll(lambda: all(owners(d).get(c) == P for c in customers) and all(inbox(d, c) for c in customers),
+         what="customers of the primary answered")
+
+    d.cli("sim", "fault", P, "logout")
+    poll(lambda: all(owners(d)[c] == S for c in customers), what="cascade step 1: to the secondary")
+    d.cli("sim", "fault", S, "logout")
+    poll(lambda: all(owners(d)[c] == T for c in customers), what="cascade step 2: to the tertiary")
+    poll(lambda: all(any(m["from"] == T for m in inbox(d, c)) for c in customers), what="notes from T")
+
+    d.cli("sim", "fault", T, "logout")
+    poll(lambda: next(m for m in d.json("failover", "status")["masters"] if m["master"] == T)["waiting"],
+         what="the tertiary's failover waiting for a healthy master")
+    held = d.cli("send", customers[0], "held while all are down")
+    assert "queued" in held.stdout
+    time.sleep(0.5)   # nothing may go out while every master is down (checked just below)
+    assert not [m for m in inbox(d, customers[0]) if m["text"] == "held while all are down"]
+    assert [e for e in d.json("outbox") if e["text"] == "held while all are down"]
+
+    d.cli("relink", "master", S)   # one returns: the waiting failover completes, the outbox drains
+    poll(lambda: all(owners(d)[c] == S for c in customers), what="waiting failover completed")
+    got = poll(lambda: [m for m in inbox(d, customers[0]) if m["text"] == "held while all are down"],
+               what="held message delivered")
+    assert len(got) == 1 and got[0]["from"] == S
+    poll(lambda: not d.json("outbox"), what="outbox drained")
+    history = [e for e in d.json("failover", "status")["history"] if e["kind"] == "failover"]
+    assert [e["status"] for e in history][:2] == ["completed", "waiting"]
