@@ -155,3 +155,52 @@ def test_cascade_then_all_down_holds_everything_until_one_returns(make_daemon):
     poll(lambda: not d.json("outbox"), what="outbox drained")
     history = [e for e in d.json("failover", "status")["history"] if e["kind"] == "failover"]
     assert [e["status"] for e in history][:2] == ["completed", "waiting"]
+
+
+def test_chaos_every_customer_message_is_answered(make_daemon):
+    """Steady traffic while session processes are SIGKILLed and connections dropped."""
+    import random
+    import signal
+
+    d = make_daemon()
+    add_masters(d, (P, "One", "primary", 0), (S, "Two", "primary", 0))
+    rng = random.Random(5)
+    customers = {f"+4477009005{i:02d}": (P, S)[i % 2] for i in range(6)}
+    sent: dict[str, str] = {}     # token → customer
+    kills = drops = 0
+    end = time.monotonic() + 20
+    next_fault = time.monotonic() + 1.5
+    n = 0
+    while time.monotonic() < end:
+        customer = rng.choice(sorted(customers))
+        token = f"t{n}"
+        n += 1
+        control.send("127.0.0.1", d.sim_port, customer, customers[customer], f"!ping {token}")
+        sent[token] = customer
+        if time.monotonic() >= next_fault:
+            victim = rng.choice((P, S))
+            if rng.random() < 0.5:
+                pid = next(m["pid"] for m in d.json("masters") if m["phone"] == victim)
+                if pid:
+                    os.kill(pid, signal.SIGKILL)
+                    kills += 1
+            else:
+                control.fault("127.0.0.1", d.sim_port, victim, "disconnect")
+                drops += 1
+            next_fault = time.monotonic() + 2.0
+        time.sleep(0.1)
+
+    def answered():
+        counts: dict[str, int] = {}
+        for customer in customers:
+            for m in inbox(d, customer):
+                if m["text"].startswith("pong "):
+                    counts[m["text"][5:]] = counts.get(m["text"][5:], 0) + 1
+        return counts
+
+    counts = poll(lambda: (c := answered()) and all(t in c for t in sent) and c, timeout=40, every=0.5,
+                  what="every message answered")
+    repeats = sum(v - 1 for v in counts.values())
+    print(f"chaos: {len(sent)} messages, {kills} SIGKILLs, {drops} dropped connections, {repeats} repeats")
+    assert kills + drops >= 5
+    assert repeats <= max(2, len(sent) // 20)
