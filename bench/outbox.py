@@ -1,0 +1,114 @@
+"""Outbox throughput: delivered messages/s across 3 sim masters, rate limits off, beside raw thespian.
+
+- raw: one actor→actor hop of plain thespian (multiprocTCPBase), windows of
+  64 like the balancer's, measured in the same run;
+- delivered: a campaign of N contacts queued with `whitecaves campaign send`
+  (durable outbox in LMDB), dispatched by the balancer to 3 sessions, each send
+  acknowledged by the sim and removed from the outbox; the clock runs from the
+  command's return to the sim having received all N.
+Targets: >= 1,000 msg/s and >= 30 % of the raw rate.
+
+    python bench/outbox.py [--out bench/results/outbox.json] [--messages 5000]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from balancer_support import ROOT, BenchDaemon, free_port_pair  # noqa: E402
+
+from runtime import procs  # noqa: E402
+from transports.sim.control import ControlClient  # noqa: E402
+
+MASTERS = [("+971505760056", "One", "primary"), ("+971553633595", "Two", "primary"),
+           ("+971526113301", "Three", "primary")]
+
+
+def raw_rate(n: int, window: int = 64) -> float:
+    from actors import system
+    from raw_actors import Done, Driver, Run, Sink
+
+    home = tempfile.mkdtemp(prefix="wc-bench-raw-")
+    asys = None
+    try:
+        asys = system.start(home, free_port_pair())
+        sink, driver = asys.createActor(Sink), asys.createActor(Driver)
+        asys.ask(driver, Run(sink, 500, window), 30)      # warm-up: connections
+        done = asys.ask(driver, Run(sink, n, window), 60)
+        assert isinstance(done, Done), done
+        return n / done.seconds
+    finally:
+        if asys is not None:
+            try:
+                asys.shutdown()
+            except Exception:
+                pass
+        procs.kill_all(procs.processes_of(home))
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def delivered_rate(n: int) -> dict:
+    d = BenchDaemon("wc-bench-outbox-")
+    try:
+        d.start(MASTERS)
+        sim = ControlClient("127.0.0.1", d.sim_port)
+        path = os.path.join(d.home, "contacts.csv")
+        with open(path, "w") as f:
+            f.write("phone\n" + "".join(f"+4478{i:08d}\n" for i in range(n)))
+        before = sim.status()["counts"].get("outbound", 0)
+        t_cmd = time.time()
+        d.cli("campaign", "send", "--file", path, "--text", "Our new menu is out", "--name", "bench")
+        t0 = time.time()
+        deadline = time.monotonic() + 90
+        got = 0
+        while time.monotonic() < deadline:
+            got = sim.status()["counts"].get("outbound", 0) - before
+            if got >= n:
+                break
+            time.sleep(0.02)
+        seconds = time.time() - t0
+        metrics = d.json("load", "metrics")
+        sim.close()
+        return {"messages": n, "delivered": got, "seconds": round(seconds, 3),
+                "queue_command_s": round(t0 - t_cmd, 3), "msg_per_s": round(got / seconds, 1),
+                "balance_quality": metrics["balance_quality"],
+                "per_master": {r["master"]: r["messages"] for r in metrics["masters"]},
+                "left_in_outbox": metrics["queue_depth"]}
+    finally:
+        d.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "outbox.json"))
+    ap.add_argument("--messages", type=int, default=5000)
+    args = ap.parse_args()
+    started = time.monotonic()
+    raw = raw_rate(20000)
+    print(f"raw thespian, one hop, windows of 64: {raw:.0f} msg/s")
+    out = delivered_rate(args.messages)
+    ratio = out["msg_per_s"] / raw
+    print(f"outbox: {out['delivered']}/{out['messages']} delivered in {out['seconds']} s = "
+          f"{out['msg_per_s']} msg/s ({ratio:.0%} of raw), balance quality {out['balance_quality']}, "
+          f"per master {out['per_master']}")
+    result = {"bench": "outbox", "what": "campaign of N contacts through the durable outbox, 3 sim masters, "
+              "rate limits off", "raw_thespian_msg_per_s": round(raw, 1), "delivered": out,
+              "ratio_of_raw": round(ratio, 3), "targets": {"msg_per_s": 1000, "ratio_of_raw": 0.30},
+              "host": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                       "machine": platform.machine()},
+              "wall_s": round(time.monotonic() - started, 1)}
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"wrote {args.out} ({result['wall_s']} s)")
+
+
+if __name__ == "__main__":
+    main()
