@@ -52,6 +52,7 @@ class HAMonitor(SupervisedActor):
         self.last_sync = self.last_sample = self.last_save = time.monotonic()
         self.queue_depth = 0
         self.restart_refs: dict[str, str] = {}   # RestartChild ref → phone
+        self.dead_refs: dict[str, list] = {}     # WhichChildren ref → [(phone, pid)] found gone
         self.metrics_server = None   # a thread of this process; its socket ends with the process
         if self.cfg.metrics.port:
             from actors.health.prom import serve
@@ -75,6 +76,8 @@ class HAMonitor(SupervisedActor):
             self._transitions(self.book.device_state(msg.phone, msg.new, now), now)
         elif isinstance(msg, Alert):
             self._alert_from_peer(msg, now)
+        elif isinstance(msg, sup.Children):
+            self._supervisor_answered(msg, now)
         elif isinstance(msg, (sup.Done, sup.SupervisorError)):
             phone = self.restart_refs.pop(msg.ref, None)
             if isinstance(msg, sup.SupervisorError):
@@ -89,7 +92,10 @@ class HAMonitor(SupervisedActor):
         if mono - self.last_sync >= SYNC_S:
             self.last_sync = mono
             self._sync(now)
-        self._transitions(self.book.tick(now, self._alive), now)
+        dead = self.book.dead_processes(self._alive)
+        if dead:
+            self._ask_supervisor_about(dead, now)
+        self._transitions(self.book.tick(now), now)
         for action in self.book.recoveries(now):
             self._recover(action)
         if mono - self.last_sample >= SAMPLE_S:
@@ -134,6 +140,31 @@ class HAMonitor(SupervisedActor):
             if balancer is not None:
                 self.send(balancer, HealthChanged(t.phone, t.old, t.new, t.reason, t.ts))
         self._queued(queued)
+
+    def _ask_supervisor_about(self, dead: list[tuple[str, int]], now: float) -> None:
+        """A session process is gone: crashed, or stopped on purpose (master or daemon stop)?
+        Its supervisor knows: a crashed child is restarting, a stopped one is stopped or
+        gone, and a supervisor stopping every child does not answer at all."""
+        target = self.peers.get("masters")
+        if target is None:
+            for phone, pid in dead:
+                self._transitions(self.book.process_ended(phone, pid, now), now)
+            return
+        ref = f"dead:{os.urandom(4).hex()}"
+        self.dead_refs[ref] = dead
+        self.send(target, sup.WhichChildren(ref))
+
+    def _supervisor_answered(self, msg, now: float) -> None:
+        dead = self.dead_refs.pop(msg.ref, None)
+        if dead is None:
+            return
+        states = {c.id: c.state for c in msg.children}
+        for phone, pid in dead:
+            state = states.get(f"master:{phone}")
+            if state is None or state == "stopped":
+                log.info("session_stopped", master=phone, pid=pid, supervisor_state=state)
+                continue
+            self._transitions(self.book.process_ended(phone, pid, now), now)
 
     def _recover(self, action) -> None:
         if isinstance(action, GiveUp):

@@ -8,8 +8,9 @@ recover (the supervisor restarts a killed session, the monitor restarts a
 hung one, a relink after a logout) and go again.
 
 How each is detected: SIGKILL — the monitor checks the session's pid every
-tick (a tenth of a heartbeat, at most 50 ms), and a heartbeat from a new pid
-(the supervisor restarts the session in milliseconds) also fails it;
+tick (a tenth of a heartbeat, at most 50 ms) and, when it is gone, asks the
+masters supervisor whether it stopped it on purpose; a heartbeat from a new
+pid (the supervisor restarts the session in milliseconds) also fails it;
 logout — the session's DeviceStateChanged(logged_out); hang — missed
 heartbeats (failed at 3 missed plus a quarter heartbeat of grace).
 
@@ -153,7 +154,7 @@ def detected_by(reasons: list[str]) -> dict[str, int]:
     """Which path saw it: a heartbeat from the restarted session, the pid check, the device state, missed heartbeats."""
     out: dict[str, int] = {}
     for r in reasons:
-        key = ("new session's heartbeat" if "restarted as" in r else "pid check" if "ended" in r
+        key = ("new session's heartbeat" if "restarted as" in r else "pid check + supervisor" if "ended" in r
                else "missed heartbeats" if "missed" in r else r)
         out[key] = out.get(key, 0) + 1
     return out

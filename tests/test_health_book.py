@@ -41,14 +41,19 @@ def test_unknown_until_first_heartbeat_then_healthy_degraded_failed():
     assert book.health() == {A: UNKNOWN}
     transitions, restarted = book.heartbeat(A, "connected", 100, 0.1)
     assert moves(transitions) == [(A, UNKNOWN, HEALTHY)] and not restarted
-    assert book.tick(1.2, ALWAYS) == []                       # within the grace
-    assert moves(book.tick(1.4, ALWAYS)) == [(A, HEALTHY, DEGRADED)]
-    assert moves(book.tick(3.4, ALWAYS)) == [(A, DEGRADED, FAILED)]
+    assert book.tick(1.2) == []                       # within the grace
+    assert moves(book.tick(1.4)) == [(A, HEALTHY, DEGRADED)]
+    assert moves(book.tick(3.4)) == [(A, DEGRADED, FAILED)]
 
 
-def test_dead_process_fails_at_once_and_no_restart_is_asked():
+def test_dead_process_is_reported_once_and_fails_when_the_supervisor_confirms():
     book = running_book()
-    transitions = book.tick(0.05, lambda pid: pid != 100)
+    assert book.dead_processes(ALWAYS) == []
+    assert book.dead_processes(lambda pid: pid != 100) == [(A, 100)]
+    assert book.dead_processes(lambda pid: pid != 100) == []      # reported once
+    assert book.health()[A] == HEALTHY                             # gone is not yet failed
+    assert book.process_ended(A, 99, 0.05) == []                   # not its current process
+    transitions = book.process_ended(A, 100, 0.05)
     assert moves(transitions) == [(A, HEALTHY, FAILED)]
     assert "process 100 ended" in transitions[0].reason
     # the supervisor restarted it: its new process heartbeats, reconnecting → still failed
@@ -67,7 +72,7 @@ def test_new_pid_in_a_heartbeat_is_a_crash():
 
 def test_hung_session_is_restarted_at_most_max_attempts_then_manual():
     book = running_book()
-    book.tick(3.3, ALWAYS)
+    book.tick(3.3)
     assert book.health()[A] == FAILED
     first = book.recoveries(3.3)
     assert first == [Restart(A, 1, book.trackers[A].reason)]
@@ -96,7 +101,7 @@ def test_sync_drops_stopped_masters_and_restore_counts_ages_from_now():
     rebuilt.restore(saved, 100.0)
     rebuilt.sync([A], 100.0)
     assert rebuilt.health() == {A: HEALTHY}
-    assert rebuilt.tick(100.5, ALWAYS) == []                  # not degraded by the monitor's own absence
+    assert rebuilt.tick(100.5) == []                  # not degraded by the monitor's own absence
     assert rebuilt.heartbeat(A, "connected", 555, 100.6) == ([], False)   # pid unknown after a rebuild
 
 
@@ -177,8 +182,12 @@ class FakeCtx:
 
 @pytest.fixture
 def monitor(tmp_path, monkeypatch):
-    """An HAMonitor driven by direct calls: sends recorded, timers not armed."""
+    """An HAMonitor driven by direct calls: sends recorded, timers not armed,
+    structlog left as the rest of the suite expects it."""
+    from actors import ha_monitor
     from actors.ha_monitor import HAMonitor
+
+    monkeypatch.setattr(ha_monitor.logs, "configure", lambda *a, **k: None)
 
     (tmp_path / "config.toml").write_text("[health]\nheartbeat_s = 1.0\n[alerts]\nrepeat_s = 300.0\n")
     with Store(str(tmp_path)) as s:
@@ -261,3 +270,24 @@ def test_periodic_alerts_uptime_and_imbalance(store):
         kinds = [a.kind for a in record.periodic_alerts(txn, {A: HEALTHY, B: HEALTHY}, 2000.0)]
         assert "load_imbalance" in kinds
         assert "load_imbalance" not in [a.kind for a in record.periodic_alerts(txn, {A: HEALTHY, B: FAILED}, 2000.0)]
+
+
+def test_actor_asks_the_supervisor_before_failing_a_gone_process(monitor, monkeypatch):
+    from actors.messages import Heartbeat
+    from supervision.messages import Children, ChildStatus, WhichChildren
+
+    now = time.time()
+    for phone, pid in ((A, 100), (B, 200)):
+        monitor.on_message(Heartbeat(phone, "connected", pid, now), None)
+    monkeypatch.setattr(monitor, "_alive", lambda pid: False)
+    monitor.on_timer("tick", None)
+    asks = [msg for to, msg in monitor.sent if to == "MASTERS" and isinstance(msg, WhichChildren)]
+    assert len(asks) == 1 and monitor.book.health() == {A: HEALTHY, B: HEALTHY}
+
+    def child(phone, state):
+        return ChildStatus(f"master:{phone}", None, state, 1, None, None, False)
+    # A crashed (its supervisor is restarting it); B was stopped on purpose
+    monitor.on_message(Children(asks[0].ref, [child(A, "restarting"), child(B, "stopped")]), None)
+    assert monitor.book.health() == {A: FAILED, B: HEALTHY}
+    with monitor.store.read() as txn:
+        assert "ended" in events.recent(txn, kinds=("health",), master=A)[0].data["reason"]

@@ -185,6 +185,16 @@ def test_monitor_restart_rebuilds_from_lmdb(hd):
     assert wait_for("metrics served again", lambda: scrape(hd))
 
 
+def test_daemon_stop_is_not_a_failure(hd):
+    """Stopping the daemon stops the sessions first: gone on purpose, not failed, no alert."""
+    wait_for("B healthy", lambda: row(hd, B)["health"] == "healthy")
+    t0 = time.time()
+    hd.stop()
+    with hd.store.read() as txn:
+        assert [e.data for e in events.recent(txn, kinds=("health",), master=B, since_ts=t0)] == []
+        assert events.recent(txn, kinds=("alert",), since_ts=t0) == []
+
+
 def monitor_status(d, check: bool = True) -> dict | None:
     r = d.cli("health", "status", check=check)
     return json.loads(r.stdout) if r.returncode == 0 else None

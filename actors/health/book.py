@@ -5,11 +5,11 @@ HealthTracker per running master and answers the transitions they cause,
 plus which hung masters to restart. No actors, no storage, no clock: the
 actor passes `now` and persists what this decides.
 
-A session's process is known by the pid in its heartbeats. A new pid, or
-the known pid found dead, means the process ended without being asked
-(SIGKILL, a crash): the master fails at once, without waiting for missed
-heartbeats; the supervisor has already restarted it, so no restart is
-asked for. A master failed from missed heartbeats (a hung process) is
+A session's process is known by the pid in its heartbeats. A heartbeat from
+a new pid, or the known pid found dead and its supervisor confirming it did
+not stop it (it is restarting it), means the process ended without being
+asked (SIGKILL, a crash): the master fails at once, without waiting for
+missed heartbeats; the supervisor restarts it, so no restart is asked for. A master failed from missed heartbeats (a hung process) is
 restarted (kill + start) by its supervisor, at most max_recovery_attempts
 times in a row, then left to a person.
 """
@@ -59,6 +59,7 @@ class HealthBook:
         self.pids: dict[str, int] = {}                   # phone → pid of its current session
         self.restart_asked: dict[str, float] = {}        # phone → when we last asked for a restart
         self.gave_up: set[str] = set()
+        self.reported_dead: dict[str, int] = {}          # phone → pid already reported by dead_processes
 
     # ------------------------------------------------------------------ masters
 
@@ -77,6 +78,7 @@ class HealthBook:
         self.pids.pop(phone, None)
         self.restart_asked.pop(phone, None)
         self.gave_up.discard(phone)
+        self.reported_dead.pop(phone, None)
 
     def restore(self, data: dict, now: float) -> None:
         """A tracker saved before the monitor restarted; heartbeat ages count from now."""
@@ -111,16 +113,32 @@ class HealthBook:
             return []
         return tracker.device_state(state, now)
 
-    def tick(self, now: float, alive: Callable[[int], bool]) -> list[Transition]:
-        """Heartbeat ages, and the known session processes still alive (`alive(pid)`)."""
-        out: list[Transition] = []
-        for phone, tracker in self.trackers.items():
-            pid = self.pids.get(phone)
-            if pid is not None and tracker.state != FAILED and not alive(pid):
-                # the pid stays known: the next heartbeat's new pid counts as the restart
-                out += self._process_ended(tracker, pid, now, f"session process {pid} ended")
-            out += tracker.tick(now)
+    def tick(self, now: float) -> list[Transition]:
+        """Re-evaluate every master from its heartbeat age."""
+        return [t for tracker in self.trackers.values() for t in tracker.tick(now)]
+
+    def dead_processes(self, alive: Callable[[int], bool]) -> list[tuple[str, int]]:
+        """(phone, pid) of session processes found gone since the last look, each reported once.
+
+        Gone is not yet failed: a session stopped on purpose (master stop, daemon
+        stop) is gone too. The caller asks the supervisor, then calls process_ended."""
+        out = []
+        for phone, pid in self.pids.items():
+            tracker = self.trackers.get(phone)
+            if tracker is None or tracker.state == FAILED or self.reported_dead.get(phone) == pid:
+                continue
+            if not alive(pid):
+                self.reported_dead[phone] = pid
+                out.append((phone, pid))
         return out
+
+    def process_ended(self, phone: str, pid: int, now: float) -> list[Transition]:
+        """The supervisor confirms `pid` ended without being asked: fail the master, unless a
+        newer process already answered (its heartbeat handled the restart)."""
+        tracker = self.trackers.get(phone)
+        if tracker is None or self.pids.get(phone) != pid:
+            return []
+        return self._process_ended(tracker, pid, now, f"session process {pid} ended")
 
     def recoveries(self, now: float) -> list[Restart | GiveUp]:
         """Failed masters still silent (hung, or not restarted): ask for a restart, one request
