@@ -108,6 +108,11 @@ def test_two_masters_balanced_then_primary_logged_out_then_recovered(make_daemon
     assert event["status"] == "completed" and event["count"] == 3 and event["targets"] == {S: 3}
     assert next(m for m in status["masters"] if m["master"] == P)["failed_over"] is True
     assert d.cli("failover", "run", "+999", check=False).returncode == 2   # a usage error, no crash
+    kinds = poll(lambda: {a["kind"] for a in d.json("alerts") if a["master"] == P} >=
+                 {"failover_started", "failover_completed"}, what="failover alerts")
+    assert kinds
+    d.cli("balancer", "strategy", "least-loaded")
+    assert d.json("load", "metrics")["strategy"] == "least-loaded"
 
     # Recovery: the primary takes new conversations at once; handed-over ones stay.
     d.cli("relink", "master", P)
