@@ -134,6 +134,12 @@ def test_hung_session_is_failed_killed_replaced_and_admins_told_through_the_othe
     told = wait_for("the admin told over WhatsApp",
                     lambda: [m for m in hd.sim.inbox(ADMIN) if "Master failed" in m["text"] and A in m["text"]])
     assert [m["from"] for m in told] == [B]       # through the healthy master, never the failed one
+    listed = hd.json("alerts", "--since", "5m")
+    assert listed and all(set(a) == {"ts", "level", "kind", "master", "text"} for a in listed)
+    bad = hd.cli("alerts", "--since", "soon", check=False)
+    assert bad.returncode == 2 and "not a duration" in bad.stderr
+    frame = hd.cli("dashboard", "--once").stdout
+    assert A in frame and B in frame and "latest events" in frame and "master_failed" in frame
     kinds = [a["kind"] for a in hd.json("alerts") if a["master"] == A]
     assert kinds[:2] == ["master_degraded", "master_failed"] or kinds[0] == "master_failed"
     assert "master_recovered" in kinds
