@@ -180,3 +180,10 @@ def test_new_conversations_go_to_a_recovered_master_first_and_stick():
     plan = plan_dispatch([E(4, "+441")], views(P, S), lambda c: None, set(), {}, 64, {}, "round-robin",
                          RoundRobinState(), 0.0, fresh=fresh)
     assert plan.per_master == {P: [4]}
+
+
+def test_a_handed_over_customer_hears_the_note_before_its_pending_reply():
+    entries = [E(1, "+441", master=S), E(2, "+442", master=S), E(3, "+441", kind="handover", master=S)]
+    plan = plan_dispatch(entries, views(S), lambda c: None, set(), {}, 64, {}, "round-robin",
+                         RoundRobinState(), 0.0)
+    assert plan.per_master == {S: [2, 3]} and plan.held == 1

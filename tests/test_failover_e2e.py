@@ -137,8 +137,18 @@ def test_cascade_then_all_down_holds_everything_until_one_returns(make_daemon):
     poll(lambda: all(owners(d).get(c) == P for c in customers) and all(inbox(d, c) for c in customers),
          what="customers of the primary answered")
 
+    # A restarted balancer learns the running sessions from the masters supervisor.
+    import signal
+
+    def balancer_pid():
+        return next(a["pid"] for a in d.json("daemon", "status")["actors"] if a["name"] == "balancer")
+    old_pid = balancer_pid()
+    os.kill(old_pid, signal.SIGKILL)
+    poll(lambda: balancer_pid() not in (None, old_pid), what="balancer restarted")
+
     d.cli("sim", "fault", P, "logout")
     poll(lambda: all(owners(d)[c] == S for c in customers), what="cascade step 1: to the secondary")
+    poll(lambda: all(any(m["from"] == S for m in inbox(d, c)) for c in customers), what="notes from S")
     d.cli("sim", "fault", S, "logout")
     poll(lambda: all(owners(d)[c] == T for c in customers), what="cascade step 2: to the tertiary")
     poll(lambda: all(any(m["from"] == T for m in inbox(d, c)) for c in customers), what="notes from T")

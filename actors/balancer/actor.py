@@ -31,6 +31,7 @@ from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged
 from runtime import config, logs
 from storage import Store, conversations, masters, outbox
 from storage.codec import text
+from supervision import messages as sup
 from supervision.actor import SupervisedActor
 
 log = structlog.get_logger("balancer")
@@ -76,7 +77,29 @@ class Balancer(SupervisedActor):
         self.watchers: dict[int, list] = {}        # entry id → [(ref, reply_to, deadline)]
         self.sent_log: dict[str, deque] = {}       # master → send times (throughput)
         self._views, self._views_at = None, 0.0
+        self._masters_address = None
+        self.on_peers(self.peers)
         self.wakeupAfter(timedelta(seconds=TICK_S), payload="tick")
+
+    def on_peers(self, peers):
+        """A (re)started balancer, or masters supervisor, learns the running sessions from it:
+        a session announces itself only when it starts or changes state."""
+        address = peers.get("masters")
+        if address is not None and address != self._masters_address:
+            self._masters_address = address
+            self.send(address, sup.WhichChildren(ref="balancer-sessions"))
+
+    def _children(self, msg: sup.Children) -> None:
+        with self.store.read() as txn:
+            records = {m.phone: m for m in masters.all(txn)}
+        for child in msg.children:
+            phone = child.id.removeprefix("master:")
+            if child.id.startswith("master:") and child.address is not None and phone not in self.sessions:
+                self.sessions[phone] = child.address
+                if phone in records:
+                    self.device.setdefault(phone, records[phone].device_state)
+        self._views = None
+        self.dispatch()
 
     # ------------------------------------------------------------------ messages
 
@@ -96,6 +119,8 @@ class Balancer(SupervisedActor):
             self._forward(msg, sender)
         elif isinstance(msg, BalancerCommand):
             self._command(msg, sender)
+        elif isinstance(msg, sup.Children):
+            self._children(msg)
         elif isinstance(msg, WakeupMessage) and msg.payload == "tick":
             self._tick()
             self.wakeupAfter(timedelta(seconds=TICK_S), payload="tick")

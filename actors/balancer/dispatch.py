@@ -9,6 +9,7 @@ Rules, per entry, oldest first:
 - no owner (a first message, a campaign): a pick by strategy among usable
   masters whose rate limiter lets this entry go now; masters that recovered
   from a failover (`recovering`) take new conversations first.
+A customer's hand-over note goes before its other pending entries.
 A master never gets more than `window` entries in flight, and one whose rate
 limiter says "not yet" is skipped, never overrun. Each entry handed out is
 recorded in that master's limiter at once.
@@ -52,8 +53,13 @@ def plan_dispatch(entries, views: list[MasterView], owner_of: Callable[[str], st
         limiter = limiters.get(phone)
         return limiter is None or limiter.check(LIMIT_KIND.get(entry.kind, "direct"), entry.to, now) == 0
 
+    # A customer handed over hears the note from the new master before anything else from it.
+    noted = {e.to for e in entries if e.kind == "handover"}
     for entry in entries:
         if entry.id in in_flight:
+            continue
+        if entry.to in noted and entry.kind != "handover":
+            plan.held += 1
             continue
         target = None
         if entry.via:
