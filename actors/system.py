@@ -8,10 +8,12 @@ Two thespian behaviours shape this module (ARCHITECTURE.md §7):
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import sys
 
-from runtime.procs import MARK_ENV
+from runtime import procs
 
 SYSTEM_BASE = "multiprocTCPBase"
 _bind_addr: str | None = None
@@ -49,21 +51,60 @@ def port_listening(port: int, addr: str = "127.0.0.1", timeout: float = 0.5) -> 
         return False
 
 
-def start(home: str, port: int, bind: str = "127.0.0.1", log_defs: dict | None = None):
-    """Start a new actor system whose processes are all marked with `home`."""
+def start(home: str, port: int, bind: str = "127.0.0.1", log_defs: dict | None = None,
+          output: str | None = None):
+    """Start a new actor system whose processes are all marked with `home`.
+
+    `output`: a file that takes the system's stdin/stdout/stderr (a daemon must
+    not hold the terminal or the pipe of the CLI that started it: whoever reads
+    that pipe would wait for the daemon to end). None = inherit ours."""
     from thespian.actors import ActorSystem
 
     bind_to(bind)
-    previous = os.environ.get(MARK_ENV)
-    os.environ[MARK_ENV] = os.path.abspath(home)
-    try:
+    with procs.marked(home), _detached(output):
         return ActorSystem(SYSTEM_BASE, capabilities(port), logDefs=log_defs,
                            transientUnique=True)
+
+
+@contextlib.contextmanager
+def _detached(output: str | None):
+    """While thespian forks the Admin (and its logger): fds 0-2 on /dev/null and `output`."""
+    if output is None:
+        yield
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(fd) for fd in (0, 1, 2)]
+    null = os.open(os.devnull, os.O_RDONLY)
+    out = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    _close_after_fork.update(saved + [null, out])  # else the Admin inherits our terminal/pipe anyway
+    try:
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        yield
     finally:
-        if previous is None:
-            os.environ.pop(MARK_ENV, None)
-        else:
-            os.environ[MARK_ENV] = previous
+        for fd, copy in zip((0, 1, 2), saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(null)
+        os.close(out)
+        _close_after_fork.difference_update(saved + [null, out])
+
+
+_close_after_fork: set[int] = set()
+
+
+def _close_in_child() -> None:
+    for fd in _close_after_fork:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _close_after_fork.clear()
+
+
+os.register_at_fork(after_in_child=_close_in_child)
 
 
 def connect(port: int, bind: str = "127.0.0.1"):

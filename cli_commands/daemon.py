@@ -19,7 +19,7 @@ def daemon():
 @click.option("--transport", type=click.Choice(["neonize", "sim"]), default="neonize", show_default=True,
               help="neonize = real WhatsApp; sim = the simulated network (tests, demo).")
 @click.option("--foreground", is_flag=True, help="Stay attached and show the logs; Ctrl+C stops.")
-@click.option("--bind", default="127.0.0.1", show_default=True,
+@click.option("--bind", default=None, show_default="[daemon] bind of config.toml, else 127.0.0.1",
               help="Address every daemon socket listens on. Anything but loopback lets others run code in it.")
 @where_options
 @handle_errors
@@ -29,7 +29,7 @@ def start(where, transport, foreground, bind):
     \b
     Example: whitecaves daemon start --transport sim --home /tmp/wc --port 19500
     """
-    where.bind = bind
+    where.bind = bind or ""
     info = lifecycle.start(where, transport=transport, foreground=foreground)
     click.echo(f"daemon started: pid {info['pid']}, port {info['port']}, home {info['home']}, "
                f"transport {transport} ({info['start_s']:.2f} s)")

@@ -35,7 +35,7 @@ class NotRunning(DaemonError):
 class Where:
     home: str
     port: int
-    bind: str = "127.0.0.1"
+    bind: str = ""                 # "" = [daemon] bind of config.toml (default 127.0.0.1)
 
     @property
     def run_dir(self) -> str:
@@ -73,7 +73,9 @@ def connect(where: Where):
     """The running system for `where`, or NotRunning. Never starts one."""
     from actors import system
 
-    asys = system.connect(where.port, where.bind)
+    info = read_pid_file(where)
+    bind = info.get("bind") if info and info.get("port") == where.port and info.get("bind") else where.bind
+    asys = system.connect(where.port, bind or "127.0.0.1")
     if asys is None:
         raise NotRunning(where.home, where.port)
     return asys

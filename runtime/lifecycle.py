@@ -18,17 +18,15 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
     from supervision.messages import Init, Started
 
     cfg = config_mod.load(where.home)  # a bad config.toml stops us here, before anything runs
-    info = read_pid_file(where)
-    if system.port_listening(where.port):
-        if info and info.get("port") == where.port and procs.alive(info.get("pid", 0)):
-            raise DaemonError(f"a daemon is already running for {where.home} "
-                              f"(pid {info['pid']}, port {where.port})")
-        raise DaemonError(f"port {where.port} is already in use by another program; "
-                          f"choose another with --port")
+    where.bind = where.bind or cfg.daemon.bind
+    _refuse_if_running(where)
     stale = stale_processes(where)
-    if stale:
+    if stale:  # left by a SIGKILLed daemon (its logger may even hold the Admin port)
         procs.kill_all(stale)
     remove_pid_file(where)
+    if system.port_listening(where.port):
+        raise DaemonError(f"port {where.port} is already in use by another program "
+                          f"(or another home's daemon); choose another with --port")
 
     os.makedirs(logs.log_dir(where.home), exist_ok=True)
     os.environ["THESPLOG_FILE"] = os.path.join(logs.log_dir(where.home), "thespian.log")
@@ -38,7 +36,9 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
     log_defs = logs.log_defs(where.home, cfg.logging.level, cfg.logging.max_bytes,
                              cfg.logging.backups, foreground=foreground)
     t0 = time.monotonic()
-    asys = system.start(where.home, where.port, where.bind, log_defs)
+    # a daemon must not hold our terminal or pipe (`daemon start | cat` would wait for it to end)
+    output = None if foreground else os.path.join(logs.log_dir(where.home), "daemon.out")
+    asys = system.start(where.home, where.port, where.bind, log_defs, output=output)
     try:
         root = asys.createActor(Root, globalName=ROOT_NAME)
         reply = ask(asys, root, Init(child_id="root", args=root_args(ctx, cfg), peers={}),
@@ -54,6 +54,17 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
             "started_ts": time.time(), "start_s": round(time.monotonic() - t0, 3)}
     write_pid_file(where, info)
     return info
+
+
+def _refuse_if_running(where: Where) -> None:
+    """A daemon of this home whose Admin is alive: refuse, whatever port it uses."""
+    info = read_pid_file(where)
+    if not info:
+        return
+    pid = info.get("pid")
+    if pid and pid in stale_processes(where):
+        raise DaemonError(f"a daemon is already running for {where.home} "
+                          f"(pid {pid}, port {info.get('port')})")
 
 
 def stop(where: Where) -> dict:

@@ -16,6 +16,8 @@ import time
 import structlog
 
 _static: dict = {}  # fields stamped on every line of this process (actor, master, pid)
+_record_fields: dict = {}  # the same for plain stdlib records (thespian, the supervision library)
+_factory_installed = False
 
 
 def log_dir(home: str) -> str:
@@ -32,11 +34,34 @@ def _add_static(_logger, _name, event_dict):
     return event_dict
 
 
+def name_process(**fields) -> None:
+    """Stamp every stdlib log record made in this process with these fields (actor, master).
+
+    A record factory rather than a handler filter: thespian swaps the
+    handlers of each actor process after fork, and pickles the whole record
+    to its logger process, so the fields travel with it."""
+    global _factory_installed
+    _record_fields.update({k: v for k, v in fields.items() if v is not None})
+    if _factory_installed:
+        return
+    make = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs):
+        record = make(*args, **kwargs)
+        for k, v in _record_fields.items():
+            record.__dict__.setdefault(k, v)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed = True
+
+
 def configure(level: str = "info", **static) -> None:
     """Configure structlog in this process; `static` fields go on every line."""
     _static.clear()
     _static.update({k: v for k, v in static.items() if v is not None})
     _static["pid"] = os.getpid()
+    name_process(**{k: static.get(k) for k in ("actor", "master")})
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -66,6 +91,10 @@ class JsonLineFormatter(logging.Formatter):
                 pass
         line = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
                 "level": record.levelname.lower(), "logger": record.name, "event": msg}
+        for key in ("actor", "master"):
+            if getattr(record, key, None):
+                line[key] = getattr(record, key)
+        line["pid"] = record.process
         if getattr(record, "actorAddress", None):
             line["actor_address"] = record.actorAddress
         if record.exc_text:

@@ -1,13 +1,19 @@
 """Finding and ending the processes of one daemon.
 
-Every process of a daemon inherits the environment variable MARK_ENV set to
-the daemon's home (the CLI sets it just before thespian forks the Admin). That
-lets us find every process of a home — the Admin, thespian's logger, every
-actor, the simulated network — even after the Admin was SIGKILLed and its
-children were re-parented to init. Linux only (/proc).
+Every process of a daemon is marked with its home, found even after the
+Admin was SIGKILLed and its children were re-parented to init. Linux only (/proc).
+
+Two marks, because thespian forks without exec and /proc/PID/environ shows
+only the environment a process was *exec'd* with:
+- an open file descriptor on `<home>/run/processes.mark`, opened by the CLI
+  just before thespian forks the Admin (`marked`), inherited by every forked
+  process — the Admin, thespian's logger, every actor;
+- the environment variable MARK_ENV = home, for processes a daemon process
+  starts with exec (os.environ is inherited by exec'd children).
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -16,22 +22,78 @@ import time
 MARK_ENV = "WHITECAVES_DAEMON_HOME"
 
 
-def processes_of(home: str) -> list[int]:
-    """Pids of every live process whose MARK_ENV is `home` (never our own)."""
-    want = f"{MARK_ENV}={os.path.abspath(home)}".encode()
+MARK_FILE = os.path.join("run", "processes.mark")
+
+
+def mark_path(home: str) -> str:
+    return os.path.join(os.path.abspath(home), MARK_FILE)
+
+
+@contextlib.contextmanager
+def marked(home: str):
+    """Processes forked (or exec'd) inside this block carry the mark of `home`; we do not."""
+    path = mark_path(home)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o600)
+    previous = os.environ.get(MARK_ENV)
+    os.environ[MARK_ENV] = os.path.abspath(home)
+    try:
+        yield
+    finally:
+        os.close(fd)
+        if previous is None:
+            os.environ.pop(MARK_ENV, None)
+        else:
+            os.environ[MARK_ENV] = previous
+
+
+def marks() -> dict[int, str]:
+    """{pid: home} for every live marked process on the host but our own."""
     me = os.getpid()
-    found = []
+    found = {}
+    env_prefix = MARK_ENV.encode() + b"="
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == me:
             continue
+        home = _fd_mark(entry) or _env_mark(entry, env_prefix)
+        if home is not None and not _is_zombie(int(entry)):
+            found[int(entry)] = home
+    return found
+
+
+def processes_of(home: str) -> list[int]:
+    """Pids of every live process marked with `home` (never our own)."""
+    want = os.path.abspath(home)
+    return sorted(pid for pid, h in marks().items() if h == want)
+
+
+def _fd_mark(pid: str) -> str | None:
+    fd_dir = f"/proc/{pid}/fd"
+    try:
+        fds = os.listdir(fd_dir)
+    except OSError:
+        return None
+    for fd in fds:
         try:
-            with open(f"/proc/{entry}/environ", "rb") as f:
-                env = f.read().split(b"\0")
+            target = os.readlink(f"{fd_dir}/{fd}")
         except OSError:
             continue
-        if want in env and not _is_zombie(int(entry)):
-            found.append(int(entry))
-    return sorted(found)
+        target = target.removesuffix(" (deleted)")  # the home was removed under a live process
+        if target.endswith(MARK_FILE) and target.startswith("/"):
+            return target[: -len(MARK_FILE) - 1]
+    return None
+
+
+def _env_mark(pid: str, prefix: bytes) -> str | None:
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = f.read().split(b"\0")
+    except OSError:
+        return None
+    for var in env:
+        if var.startswith(prefix):
+            return var[len(prefix):].decode(errors="replace")
+    return None
 
 
 def _is_zombie(pid: int) -> bool:

@@ -38,7 +38,7 @@ from typing import Any
 
 from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 
-from runtime import procs
+from runtime import logs, procs
 from supervision.messages import Exiting, Init, Peers, Started
 
 
@@ -164,6 +164,7 @@ class SupervisedActor(Actor):
             self.send(sender, Started(self.child_id, os.getpid()))
             return
         self.child_id, self.parent, self.peers = msg.child_id, sender, dict(msg.peers)
+        logs.name_process(actor=self.child_id)  # so even plain stdlib records name their actor
         self.on_start(msg.args)
         if not self._stopping_on_purpose:
             self.send(sender, Started(self.child_id, os.getpid()))
