@@ -6,7 +6,9 @@ write `!ping` at 10, 100 and 500 msg/s, spread round-robin over the masters.
 A sample is the time from just before the customer's send to the sim's
 timestamp of the `pong` reaching that customer's inbox (one host, one clock):
 sim → session (dedupe + conversation + reply in one LMDB txn, ack) →
-balancer → session → sim. Memory: RSS and PSS of each session process from
+balancer → session → sim. `to_ack_ms` is the first part alone: until the
+sim saw the session's ack, i.e. the message was persisted with its reply
+queued; the rest is the outbox dispatch. Memory: RSS and PSS of each session process from
 /proc/<pid>/smaps_rollup. Baseline in the same run: a bare thespian ask round
 trip to a plain actor, from outside the actor system.
 
@@ -159,6 +161,7 @@ def run_rate(sim: ControlClient, rate: int, seconds: float, prefix: str,
     """Send `rate` msg/s for `seconds`; wait for every pong; latency samples from the inboxes."""
     n = int(rate * seconds)
     sent: dict[str, float] = {}
+    ids: dict[str, str] = {}
     t0 = time.perf_counter()
     for i in range(n):
         due = t0 + i / rate
@@ -167,13 +170,18 @@ def run_rate(sim: ControlClient, rate: int, seconds: float, prefix: str,
             time.sleep(delay)
         customer = f"+44{prefix}{i:07d}"
         sent[customer] = time.time()
-        sim.send(customer, MASTERS[i % len(MASTERS)], "!ping")
+        ids[customer] = sim.send(customer, MASTERS[i % len(MASTERS)], "!ping")
     send_s = time.perf_counter() - t0
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if sim.status()["counts"]["outbound"] >= expected_before + n:
             break
         time.sleep(0.2)
+    acked: dict[str, float] = {}
+    id_list = list(ids.values())
+    for k in range(0, len(id_list), 500):
+        acked.update(sim.ack_times(id_list[k:k + 500]))
+    to_ack = [acked[ids[c]] - ts for c, ts in sent.items() if ids[c] in acked]
     latencies, missing, extra = [], 0, 0
     for customer, ts in sent.items():
         pongs = [m for m in sim.inbox(customer) if m["text"] == "pong"]
@@ -183,7 +191,8 @@ def run_rate(sim: ControlClient, rate: int, seconds: float, prefix: str,
         extra += len(pongs) - 1
         latencies.append(pongs[0]["ts"] - ts)
     return {"rate_target": rate, "messages": n, "rate_achieved": round(n / send_s, 1),
-            "latency_ms": summary_ms(latencies), "missing": missing, "duplicates": extra}
+            "latency_ms": summary_ms(latencies), "to_ack_ms": summary_ms(to_ack),
+            "missing": missing, "duplicates": extra}
 
 
 def main() -> None:
@@ -217,7 +226,8 @@ def main() -> None:
             lat = r["latency_ms"]
             print(f"{rate:>4} msg/s (achieved {r['rate_achieved']}): {r['messages']} msgs, "
                   f"p50 {lat.get('p50')} ms, p99 {lat.get('p99')} ms, max {lat.get('max')} ms, "
-                  f"missing {r['missing']}, duplicates {r['duplicates']}")
+                  f"missing {r['missing']}, duplicates {r['duplicates']}; send→ack (the session's "
+                  f"dedupe+persist) p50 {r['to_ack_ms'].get('p50')} ms, p99 {r['to_ack_ms'].get('p99')} ms")
         memory = {}
         for row in d.masters():
             memory[row["phone"]] = {"pid": row["pid"], **memory_kb(row["pid"])}

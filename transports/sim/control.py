@@ -102,6 +102,10 @@ class ControlClient:
         _need_phone("customer", customer)
         return self.call("inbox", customer=customer)
 
+    def ack_times(self, message_ids: list[str]) -> dict[str, float]:
+        """When each message was acknowledged by its account (Unix time); unacked ones absent."""
+        return self.call("ack_times", ids=list(message_ids))
+
     def fault(self, account: str, kind: str, seconds: float | None = None,
               ms: float | None = None) -> None:
         _need_phone("account", account)

@@ -12,7 +12,7 @@ Account ops (on a connection that becomes that account's stream):
   ack {message_id}, logout {phone, token}, ping {} (keep-alive; a hung account never answers).
 Control ops (any connection; the CLI, tests and the demo use them):
   customer_send {from, to, text}, inbox {customer}, fault {account, kind,
-  seconds, ms}, heal {account}, status {}.
+  seconds, ms}, heal {account}, status {}, ack_times {ids} (when each was acked).
 
 Pushes: connected, inbound {message_id, from, text, ts}, receipt {ids, kind,
 sender}, qr {data}, pairing_code {code}, paired {jid, token}, logged_out

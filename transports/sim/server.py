@@ -310,6 +310,13 @@ class SimServer:
     def _op_inbox(self, conn: _Conn, req_id, frame: dict) -> None:
         self._emit(conn, p.reply(req_id, self.state.inbox(p.require_phone(frame, "customer"))))
 
+    def _op_ack_times(self, conn: _Conn, req_id, frame: dict) -> None:
+        ids = frame.get("ids")
+        if not isinstance(ids, list):
+            raise p.BadRequest("ids: expected a list of message ids")
+        times = self.state.ack_times
+        self._emit(conn, p.reply(req_id, {i: times[i] for i in ids if isinstance(i, str) and i in times}))
+
     def _op_fault(self, conn: _Conn, req_id, frame: dict) -> None:
         phone, kind = p.require_phone(frame, "account"), frame.get("kind")
         if kind not in p.FAULT_KINDS:

@@ -17,12 +17,13 @@ import os
 import secrets
 import struct
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 
 import lmdb
 import msgpack
 
+ACK_TIMES_KEPT = 100_000
 _SEQ = struct.Struct(">Q")   # big-endian: keys sort in arrival order
 
 
@@ -62,6 +63,9 @@ class SimState:
         self.inboxes: dict[str, list[dict]] = {}
         self.sent_by_key: dict[tuple[str, str], str] = {}   # (account, key) -> message id
         self.counts: Counter = Counter()                     # since this process started
+        # message id -> when the account acknowledged it (the benchmark's session share);
+        # in memory, the most recent ACK_TIMES_KEPT only
+        self.ack_times: OrderedDict[str, float] = OrderedDict()
         self._seq = 0
         self._env = None
         if state_dir:
@@ -133,6 +137,9 @@ class SimState:
         if entry is None:
             return False
         self.counts["acked"] += 1
+        self.ack_times[message_id] = time.time()
+        if len(self.ack_times) > ACK_TIMES_KEPT:
+            self.ack_times.popitem(last=False)
         if self._env:
             with self._env.begin(write=True) as txn:
                 txn.delete(_key(phone, _SEQ.pack(entry[0])), db=self._db["pending"])
