@@ -134,6 +134,11 @@ def _link(where, phone, code: bool, relink: bool) -> None:
     shown, started = None, time.monotonic()
     deadline = started + cfg.session.pairing_timeout_s + 5
     while time.monotonic() < deadline:
+        if os.path.exists(pairing_file):   # the session says why a pairing failed here
+            with open(pairing_file) as f:
+                kind, _, why = f.read().strip().partition(" ")
+            if kind == "failed":
+                raise DaemonError(f"linking {phone} failed: {why}")
         state = next((r["device_state"] for r in request(where, "masters.list") if r["phone"] == phone), None)
         if state == "connected":
             click.echo(f"master {phone} is linked and connected")
@@ -166,12 +171,11 @@ def _start_link(where, phone: str, code: bool, relink: bool) -> None:
 
 def _show_pairing(what: str, phone: str, home: str) -> None:
     kind, _, data = what.partition(" ")
+    from runtime.qr import show_code, show_qr
     if kind == "code":
-        click.echo(f"On the phone of {phone}: WhatsApp → Settings → Linked devices → Link a device → "
-                   f"Link with phone number instead, and type: {data}")
+        show_code(data, phone)
     else:
-        from runtime.qr import show_qr
-        show_qr(data, os.path.join(home, "run", f"qr-{phone}.png"))
+        show_qr(data, os.path.join(home, "run", f"qr-{phone}.png"), phone)
 
 
 @click.group()

@@ -153,3 +153,35 @@ class FakeGo:
             time.sleep(0.01)
         assert len(self.connections) >= n, f"expected {n} Neonize() calls, got {len(self.connections)}"
         return self.connections[n - 1]
+
+
+# --- a session store that looks linked, for the real library with no network ---------------
+
+_LINKED_STORE_SCRIPT = r"""
+import os, sqlite3, sys
+from transports.neonize import binding
+store, digits = sys.argv[1], sys.argv[2]
+nz = binding.load()
+assert binding.stored_device(nz, store, digits) is None    # creates whatsmeow's tables
+r = os.urandom
+with sqlite3.connect(store) as db:
+    db.execute("INSERT INTO whatsmeow_device (jid, registration_id, noise_key, identity_key, "
+               "signed_pre_key, signed_pre_key_id, signed_pre_key_sig, adv_key, adv_details, "
+               "adv_account_sig, adv_account_sig_key, adv_device_sig, push_name) "
+               "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               (f"{digits}:7@s.whatsapp.net", 1234, r(32), r(32), r(32), 1, r(64), r(32), b"",
+                r(64), r(32), r(64), "White Caves"))
+assert binding.stored_device(nz, store, digits).User == digits
+"""
+
+
+def make_linked_store(store: str, phone: str) -> None:
+    """A sqlite session store holding a device for `phone`, as if it had been linked.
+
+    Its keys are random: WhatsApp would refuse them, but with no network whatsmeow never
+    gets that far. Made in a fresh interpreter: neonize must not load in the caller.
+    """
+    os.makedirs(os.path.dirname(store), exist_ok=True)
+    subprocess.run([sys.executable, "-c", _LINKED_STORE_SCRIPT, store, phone[1:]], cwd=ROOT,
+                   env=dict(os.environ, PYTHONPATH=ROOT), check=True, timeout=60,
+                   capture_output=True)
