@@ -7,7 +7,7 @@ import time
 import click
 
 from cli_commands.common import emit_json, handle_errors, table, where_options
-from runtime import lifecycle
+from runtime import lifecycle, procs
 
 
 @click.group()
@@ -37,8 +37,11 @@ def start(where, transport, foreground, bind):
         stopping = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopping.append(True))
-        while not stopping:
+        while not stopping and procs.is_marked(info["pid"], where.home):
             time.sleep(0.2)
+        if not stopping:  # stopped from elsewhere (`daemon stop`): nothing left to do
+            click.echo("daemon stopped")
+            return
         result = lifecycle.stop(where)
         click.echo(f"daemon stopped ({result['stop_s']:.2f} s)")
 

@@ -70,12 +70,21 @@ def remove_pid_file(where: Where) -> None:
 
 
 def connect(where: Where):
-    """The running system for `where`, or NotRunning. Never starts one."""
+    """The running system for `where`, or NotRunning. Never starts one.
+
+    The pid file is the authority: no live Admin recorded for this home and
+    port means no daemon, even when something listens on the port (another
+    home's daemon, or the logger of a SIGKILLed one, which keeps the port and
+    would make thespian wait 15 s and then fail)."""
     from actors import system
 
     info = read_pid_file(where)
-    bind = info.get("bind") if info and info.get("port") == where.port and info.get("bind") else where.bind
-    asys = system.connect(where.port, bind or "127.0.0.1")
+    if not info or info.get("port") != where.port or not procs.is_marked(info.get("pid"), where.home):
+        raise NotRunning(where.home, where.port)
+    try:
+        asys = system.connect(where.port, info.get("bind") or where.bind or "127.0.0.1")
+    except Exception as e:  # thespian's InvalidActorAddress and friends: no usable Admin there
+        raise NotRunning(where.home, where.port) from e
     if asys is None:
         raise NotRunning(where.home, where.port)
     return asys

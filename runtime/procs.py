@@ -67,6 +67,14 @@ def processes_of(home: str) -> list[int]:
     return sorted(pid for pid, h in marks().items() if h == want)
 
 
+def is_marked(pid: int, home: str) -> bool:
+    """True when `pid` is a live process of the daemon of `home` (cheap: one process)."""
+    if not pid or not alive(pid):
+        return False
+    mark = _fd_mark(str(pid)) or _env_mark(str(pid), MARK_ENV.encode() + b"=")
+    return mark == os.path.abspath(home)
+
+
 def _fd_mark(pid: str) -> str | None:
     fd_dir = f"/proc/{pid}/fd"
     try:
