@@ -53,6 +53,8 @@ class HAMonitor(SupervisedActor):
         self.queue_depth = 0
         self.restart_refs: dict[str, str] = {}   # RestartChild ref → phone
         self.dead_refs: dict[str, list] = {}     # WhichChildren ref → [(phone, pid)] found gone
+        self.tree_ref = ""
+        self.tree_restarts: dict[str, int] = {}  # actor id → restarts, as the supervisors count them
         self.metrics_server = None   # a thread of this process; its socket ends with the process
         if self.cfg.metrics.port:
             from actors.health.prom import serve
@@ -76,6 +78,8 @@ class HAMonitor(SupervisedActor):
             self._transitions(self.book.device_state(msg.phone, msg.new, now), now)
         elif isinstance(msg, Alert):
             self._alert_from_peer(msg, now)
+        elif isinstance(msg, sup.Children) and msg.ref == self.tree_ref:
+            self.tree_restarts = restarts_by_actor(msg.children)
         elif isinstance(msg, sup.Children):
             self._supervisor_answered(msg, now)
         elif isinstance(msg, (sup.Done, sup.SupervisorError)):
@@ -100,6 +104,9 @@ class HAMonitor(SupervisedActor):
             self._recover(action)
         if mono - self.last_sample >= SAMPLE_S:
             self.last_sample = mono
+            if self.parent is not None:   # the root: restarts of every actor, for the metrics
+                self.tree_ref = f"tree:{os.urandom(4).hex()}"
+                self.send(self.parent, sup.WhichChildren(self.tree_ref, recursive=True, timeout_s=0.5))
             self._sample(now, save=mono - self.last_save >= SAVE_HISTORY_S)
         self.after(self.tick_s, "tick")
 
@@ -245,6 +252,16 @@ class HAMonitor(SupervisedActor):
                     "heartbeat_age_s": None if t.heartbeat_age(now) is None else round(t.heartbeat_age(now), 3),
                     "pid": self.book.pids.get(phone), "recovery_attempts": t.recovery_attempts}
             for phone, t in list(self.book.trackers.items())}}
+
+
+def restarts_by_actor(children, out: dict[str, int] | None = None) -> dict[str, int]:
+    """{actor id: restarts} over a WhichChildren answer, sub-supervisors included."""
+    out = {} if out is None else out
+    for child in children:
+        out[child.id] = child.restarts
+        if child.children:
+            restarts_by_actor(child.children, out)
+    return out
 
 
 def sup_ref(phone: str, attempt: int) -> str:

@@ -190,6 +190,12 @@ def test_monitor_restart_rebuilds_from_lmdb(hd):
     assert {p: m["health"] for p, m in after["masters"].items()} == before
     assert wait_for("metrics served again", lambda: scrape(hd))
 
+    def monitor_restarts():
+        families = scrape(hd) or {}
+        samples = families["whitecaves_restarts"].samples if "whitecaves_restarts" in families else []
+        return [s.value for s in samples if s.labels["actor"] == "ha-monitor" and s.value >= 1]
+    wait_for("the monitor's restart counted", monitor_restarts, timeout=10, every=0.3)
+
 
 def test_daemon_stop_is_not_a_failure(hd):
     """Stopping the daemon stops the sessions first: gone on purpose, not failed, no alert."""

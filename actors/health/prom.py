@@ -56,8 +56,14 @@ class WhiteCavesCollector:
                 messages.add_metric([phone, "out"], metrics.get(txn, f"messages_out:{phone}"))
                 for st, n in record.failover_counts(txn, phone).items():
                     failovers.add_metric([phone, st], n)
-            for name, n in metrics.with_prefix(txn, "restarts:").items():
-                restarts.add_metric([name.removeprefix("restarts:")], n)
+            # Sessions: counted by the monitor in LMDB (survive a daemon restart); the other
+            # actors: as their supervisors count them (since the daemon started).
+            counted = {name.removeprefix("restarts:"): n for name, n in metrics.with_prefix(txn, "restarts:").items()}
+            for actor, n in self.monitor.tree_restarts.items():
+                if not actor.startswith("master:"):
+                    counted.setdefault(actor, n)
+            for actor, n in sorted(counted.items()):
+                restarts.add_metric([actor], n)
             depth.add_metric([], record.queue_depth(txn))
         yield from (convs, depth, messages, failovers, restarts)
 
