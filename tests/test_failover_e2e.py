@@ -219,3 +219,26 @@ def test_chaos_every_customer_message_is_answered(make_daemon):
     print(f"chaos: {len(sent)} messages, {kills} SIGKILLs, {drops} dropped connections, {repeats} repeats")
     assert kills + drops >= 5
     assert repeats <= max(2, len(sent) // 20)
+
+
+def test_hung_master_declared_failed_by_the_ha_monitor_is_failed_over(make_daemon):
+    """No dead device state here: the HA monitor's HealthChanged(failed) starts the failover."""
+    import signal
+
+    d = make_daemon()
+    add_masters(d, (P, "One", "primary", 0), (S, "Two", "backup", 1))
+    customers = ["+447700900601", "+447700900602"]
+    for c in customers:
+        control.send("127.0.0.1", d.sim_port, c, P, "!ping")
+    poll(lambda: all(inbox(d, c) for c in customers) and all(owners(d).get(c) == P for c in customers),
+         what="customers of the primary answered")
+    pid = next(m["pid"] for m in d.json("masters") if m["phone"] == P)
+    os.kill(pid, signal.SIGSTOP)   # hung: no heartbeats, the device state stays "connected"
+    try:
+        poll(lambda: all(owners(d)[c] == S for c in customers), what="conversations moved off the hung master")
+    finally:
+        if procs.alive(pid):
+            os.kill(pid, signal.SIGCONT)
+    poll(lambda: all(any(m["from"] == S for m in inbox(d, c)) for c in customers), what="notes from S")
+    event = next(e for e in d.json("failover", "status")["history"] if e["kind"] == "failover")
+    assert event["status"] == "completed" and event["count"] == 2 and "device" not in event["reason"]
