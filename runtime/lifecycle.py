@@ -5,7 +5,7 @@ import os
 import threading
 import time
 
-from runtime import config as config_mod, logs, procs
+from runtime import config as config_mod, procs
 from runtime.daemon import (DaemonError, NotRunning, ROOT_NAME, Where, ask, connect, read_pid_file,
                             remove_pid_file, stale_processes, wait_gone, write_pid_file)
 
@@ -14,6 +14,7 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
     """Start the daemon and return its pid-file record once the root answers."""
     from actors import system
     from actors.root import Root
+    from runtime import logs  # structlog costs ~0.25 s to import: only the start needs it
     from actors.tree import Context, root_args
     from supervision.messages import Init, Started
 
@@ -62,7 +63,7 @@ def _refuse_if_running(where: Where) -> None:
     if not info:
         return
     pid = info.get("pid")
-    if pid and pid in stale_processes(where):
+    if procs.is_marked(pid, where.home):
         raise DaemonError(f"a daemon is already running for {where.home} "
                           f"(pid {pid}, port {info.get('port')})")
 

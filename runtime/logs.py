@@ -13,8 +13,6 @@ import os
 import sys
 import time
 
-import structlog
-
 _static: dict = {}  # fields stamped on every line of this process (actor, master, pid)
 _record_fields: dict = {}  # the same for plain stdlib records (thespian, the supervision library)
 _factory_installed = False
@@ -58,6 +56,7 @@ def name_process(**fields) -> None:
 
 def configure(level: str = "info", **static) -> None:
     """Configure structlog in this process; `static` fields go on every line."""
+    import structlog  # here, not at the top: the CLI reads logs without paying its ~0.25 s import
     _static.clear()
     _static.update({k: v for k, v in static.items() if v is not None})
     _static["pid"] = os.getpid()
@@ -107,6 +106,7 @@ class ConsoleFormatter(JsonLineFormatter):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        import structlog.dev
         self._render = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
 
     def format(self, record: logging.LogRecord) -> str:

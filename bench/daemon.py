@@ -1,0 +1,138 @@
+"""How long the daemon takes to start, to answer `daemon status`, and to stop.
+
+Every figure is a whole `whitecaves` process, as a user runs it (interpreter
+start-up, imports, the request, exit): `daemon start --transport sim` and
+`daemon stop` over several start/stop cycles, and `daemon status --json` over
+20 runs against one running daemon. In the same run, the baseline: a bare
+`python -c "import cli"` (what any `whitecaves` command costs before it
+does anything).
+
+    python bench/daemon.py [--cycles 5] [--status-runs 20] [--out bench/results/daemon.json]
+
+Uses a temporary home and a free loopback port, and ends every process of
+that home at the end, also after an error.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from runtime import procs  # noqa: E402
+
+TARGETS_S = {"start": 1.0, "status_p99": 0.3, "stop": 2.0}
+
+
+def free_port() -> int:
+    for port in range(21900, 21990, 2):  # this bench's corner of the foundation's range
+        ok = True
+        for p in (port, port + 1):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+        if ok:
+            return port
+    raise RuntimeError("no free port pair in 21900-21990")
+
+
+def percentile(samples: list[float], p: float) -> float:
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def summary_ms(samples: list[float]) -> dict:
+    ms = [s * 1000 for s in samples]
+    return {"n": len(ms), "p50": round(percentile(ms, 50), 1), "p99": round(percentile(ms, 99), 1),
+            "min": round(min(ms), 1), "max": round(max(ms), 1), "mean": round(statistics.fmean(ms), 1)}
+
+
+def timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    elapsed = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} → exit {r.returncode}: {r.stderr.strip()}")
+    return elapsed, r
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cycles", type=int, default=5)
+    ap.add_argument("--status-runs", type=int, default=20)
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "daemon.json"))
+    args = ap.parse_args()
+
+    exe = os.path.join(os.path.dirname(sys.executable), "whitecaves")
+    cli = [exe] if os.path.exists(exe) else [sys.executable, "-m", "cli"]
+    home = tempfile.mkdtemp(prefix="wc-bench-daemon-")
+    port = free_port()
+    env = dict(os.environ, WHITECAVES_HOME=home, WHITECAVES_PORT=str(port))
+    starts, stops, statuses, imports = [], [], [], []
+    processes = 0
+    try:
+        for _ in range(5):
+            imports.append(timed([sys.executable, "-c", "import cli"], env)[0])
+        for cycle in range(args.cycles):
+            starts.append(timed(cli + ["daemon", "start", "--transport", "sim"], env)[0])
+            if cycle == 0:
+                for _ in range(args.status_runs):
+                    elapsed, r = timed(cli + ["daemon", "status", "--json"], env)
+                    assert json.loads(r.stdout)["running"] is True
+                    statuses.append(elapsed)
+                processes = len(procs.processes_of(home))
+            stops.append(timed(cli + ["daemon", "stop"], env)[0])
+            left = procs.processes_of(home)
+            assert not left, f"processes left after stop: {left}"
+    finally:
+        procs.kill_all(procs.processes_of(home))
+        shutil.rmtree(home, ignore_errors=True)
+
+    result = {
+        "bench": "daemon",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "host": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                 "load_1m": round(os.getloadavg()[0], 2)},
+        "transport": "sim",
+        "daemon_processes": processes,
+        "start_ms": summary_ms(starts),
+        "status_ms": summary_ms(statuses),
+        "stop_ms": summary_ms(stops),
+        "baseline_import_cli_ms": summary_ms(imports),
+        "targets_ms": {k: v * 1000 for k, v in TARGETS_S.items()},
+    }
+    result["meets_targets"] = {
+        "start": result["start_ms"]["max"] < TARGETS_S["start"] * 1000,
+        "status_p99": result["status_ms"]["p99"] < TARGETS_S["status_p99"] * 1000,
+        "stop": result["stop_ms"]["max"] < TARGETS_S["stop"] * 1000,
+    }
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+
+    print(f"daemon ({processes} processes with --transport sim), whole CLI processes, load {result['host']['load_1m']}:")
+    for key, label in (("start_ms", "start"), ("status_ms", "status"), ("stop_ms", "stop"),
+                       ("baseline_import_cli_ms", "baseline: python -c 'import cli'")):
+        s = result[key]
+        print(f"  {label:34s} p50 {s['p50']:7.1f} ms  p99 {s['p99']:7.1f} ms  max {s['max']:7.1f} ms  (n={s['n']})")
+    print(f"  targets: start < 1000 ms, status p99 < 300 ms, stop < 2000 ms → {result['meets_targets']}")
+    print(f"  written to {os.path.relpath(args.out, ROOT)}")
+    return 0 if all(result["meets_targets"].values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
