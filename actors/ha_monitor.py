@@ -49,6 +49,8 @@ class HAMonitor(SupervisedActor):
             self.gate: AlertGate = record.load_gate(txn, self.cfg.alerts.repeat_s)
             self.queue = record.load_queue_history(txn, SAMPLE_S)
         self.book.sync(running, now)
+        self.store.write(lambda txn: [record.note_state(txn, phone, t.state, now)
+                                      for phone, t in self.book.trackers.items()])
         self.last_sync = self.last_sample = self.last_save = time.monotonic()
         self.queue_depth = 0
         self.restart_refs: dict[str, str] = {}   # RestartChild ref → phone
@@ -62,6 +64,12 @@ class HAMonitor(SupervisedActor):
         self.after(self.tick_s, "tick")
         log.info("ha_monitor_started", masters=sorted(self.book.trackers), tick_s=self.tick_s,
                  metrics_port=self.cfg.metrics.port or None)
+
+    def on_stop(self):
+        """The daemon (or the monitor) stops on purpose: no data while it is down."""
+        now = time.time()
+        self.store.write(lambda txn: [record.note_state(txn, phone, "unknown", now)
+                                      for phone in self.book.trackers])
 
     # ------------------------------------------------------------------ messages
 

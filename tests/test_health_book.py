@@ -291,3 +291,26 @@ def test_actor_asks_the_supervisor_before_failing_a_gone_process(monitor, monkey
     assert monitor.book.health() == {A: FAILED, B: HEALTHY}
     with monitor.store.read() as txn:
         assert "ended" in events.recent(txn, kinds=("health",), master=A)[0].data["reason"]
+
+
+def test_a_stopped_monitor_counts_no_uptime_while_down(monitor, tmp_path, monkeypatch):
+    from actors.ha_monitor import HAMonitor
+    from actors.health import report
+    from actors.messages import Heartbeat
+
+    monitor.on_message(Heartbeat(A, "connected", 100, time.time()), None)
+    monitor.on_stop()
+    with monitor.store.read() as txn:
+        assert [c[1] for c in metrics.get_record(txn, f"health_changes:{A}")] == [HEALTHY, UNKNOWN]
+    monitor.store.close()
+    again = HAMonitor()
+    monkeypatch.setattr(again, "after", lambda *a, **k: None)
+    again.on_start(FakeCtx(str(tmp_path)))
+    try:
+        with again.store.read() as txn:
+            changes = [tuple(c) for c in metrics.get_record(txn, f"health_changes:{A}")]
+        assert [c[1] for c in changes] == [HEALTHY, UNKNOWN, HEALTHY]
+        assert report.uptime_pct(changes, 3600, time.time()) == 100.0
+    finally:
+        again.store.close()
+        monitor.store = Store(str(tmp_path))

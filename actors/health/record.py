@@ -39,11 +39,22 @@ def record_transition(txn: Txn, t: Transition, tracker: HealthTracker | None) ->
     """The new health on the master's record, an event, a change for uptime, the tracker."""
     masters.update(txn, t.phone, health=t.new)
     events.append(txn, "health", t.phone, old=t.old, new=t.new, reason=t.reason)
-    name = f"health_changes:{t.phone}"
-    changes = [tuple(c) for c in metrics.get_record(txn, name, [])] + [(t.ts, t.new)]
-    metrics.put_record(txn, name, [list(c) for c in report.trim_changes(changes, KEEP_S, t.ts)])
+    note_state(txn, t.phone, t.new, t.ts)
     if tracker is not None:
         save_tracker(txn, tracker)
+
+
+def note_state(txn: Txn, phone: str, state: str, ts: float) -> None:
+    """Add (ts, state) to the master's change history unless it is the state in force.
+
+    The monitor notes `unknown` when the daemon stops (no data while it is down,
+    not uptime) and the restored state when it starts again."""
+    name = f"health_changes:{phone}"
+    changes = [tuple(c) for c in metrics.get_record(txn, name, [])]
+    if (changes[-1][1] if changes else "unknown") == state:
+        return
+    changes.append((ts, state))
+    metrics.put_record(txn, name, [list(c) for c in report.trim_changes(changes, KEEP_S, ts)])
 
 
 def record_alert(txn: Txn, alert: Alert) -> int:
