@@ -314,3 +314,13 @@ def test_a_stopped_monitor_counts_no_uptime_while_down(monitor, tmp_path, monkey
     finally:
         again.store.close()
         monitor.store = Store(str(tmp_path))
+
+
+def test_metrics_endpoint_on_a_taken_port_is_an_error_in_the_log_not_a_crash():
+    import socket
+
+    from actors.health.prom import serve
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert serve(object(), "127.0.0.1", taken.getsockname()[1]) is None
