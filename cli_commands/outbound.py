@@ -318,13 +318,17 @@ def failover_resume(where, phone):
 @where_options
 @handle_errors
 def failover_restore(where, phone):
-    """Move the conversations a failover took from PHONE back to it (once it is healthy).
+    """Move the conversations a failover took from PHONE back to it, gradually (once it is healthy).
+
+    Batches of [failover] restore_batch every restore_step_s, so no sibling is emptied at once.
 
     \b
     Example: whitecaves failover restore +971505760056
     """
     data = request(where, "failover.restore", phone=phone)
-    click.echo(f"{data['count']} conversations restored to {phone}")
+    rest = data["total"] - data["count"]
+    click.echo(f"{data['count']} conversations restored to {phone}"
+               + (f"; {rest} more follow in batches every {data['step_s']:g} s" if rest > 0 else ""))
 
 
 def register(main) -> None:

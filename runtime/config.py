@@ -82,6 +82,8 @@ class Failover:
     lock_timeout_s: float = 30.0
     max_per_window: int = 3
     window_s: float = 3600.0
+    restore_batch: int = 50        # `failover restore`: conversations moved back per step
+    restore_step_s: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -109,8 +109,14 @@ def test_restore_brings_back_only_what_was_handed_over(store):
         views = fo.master_views(txn, usable(S, T))
     store.write(lambda txn: fo.run_failover(txn, P, views, "x", NOTE))
     store.write(lambda txn: outbox.enqueue(txn, "+447700999999", "to S's own customer", master=S))
+    with store.read() as txn:
+        pairs = fo.handed_over(txn, P)
+    assert len(pairs) == 10 and {owner for _, owner in pairs} == {S}
+    first = {c for c, _ in pairs[:4]}
+    data = store.write(lambda txn: fo.run_restore(txn, P, NOTE, first))   # one batch
+    assert data["count"] == 4 and sum(1 for m in owners(store).values() if m == P) == 4
     data = store.write(lambda txn: fo.run_restore(txn, P, NOTE))
-    assert data["count"] == 10 and data["sources"] == {S: 10}
+    assert data["count"] == 6 and data["sources"] == {S: 6}
     own = owners(store)
     assert own["+447700999999"] == S and list(own.values()).count(P) == 10
     with store.read() as txn:

@@ -70,7 +70,8 @@ def owners(d: Daemon) -> dict[str, str]:
 
 def test_two_masters_balanced_then_primary_logged_out_then_recovered(make_daemon):
     # A 5 s gap per contact keeps a second reply to the same customer pending in the outbox.
-    d = make_daemon("[limits]\nenabled = true\nreply_gap_s = 5.0\n")
+    d = make_daemon("[limits]\nenabled = true\nreply_gap_s = 5.0\n"
+                    "[failover]\nrestore_batch = 2\nrestore_step_s = 0.5\n")
     add_masters(d, (P, "Sales", "primary", 0), (S, "Backup", "backup", 1))
 
     # Balanced: first messages to new customers alternate between the masters.
@@ -123,9 +124,10 @@ def test_two_masters_balanced_then_primary_logged_out_then_recovered(make_daemon
     assert inbox(d, newcomer)[0]["from"] == P
     assert all(owners(d)[c] == S for c in mine)
 
-    # ... unless restored.
-    d.cli("failover", "restore", P)
-    assert all(owners(d)[c] == P for c in mine)
+    # ... unless restored: gradually, in batches (2 now, the third 0.5 s later).
+    out = d.cli("failover", "restore", P).stdout
+    assert "2 conversations restored" in out and "1 more" in out
+    poll(lambda: all(owners(d)[c] == P for c in mine), what="restore completed")
 
 
 def test_cascade_then_all_down_holds_everything_until_one_returns(make_daemon):

@@ -23,14 +23,15 @@ import structlog
 from thespian.actors import WakeupMessage
 
 from actors.balancer import failover as fo
+from actors.balancer.commands import BalancerCommand, BalancerCommands
 from actors.balancer.dispatch import plan_dispatch
+from actors.balancer.handover import RestorePlan
 from actors.balancer.ratelimit import RateLimiter, limits_from_config
-from actors.balancer.strategies import STRATEGIES, RoundRobinState
+from actors.balancer.strategies import RoundRobinState
 from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged, HealthChanged,
                              InboundMessage, OutboxChanged, SendNow, SendResult)
 from runtime import config, logs
 from storage import Store, conversations, masters, outbox
-from storage.codec import text
 from supervision import messages as sup
 from supervision.actor import SupervisedActor
 
@@ -40,7 +41,6 @@ WINDOW = 64            # entries in flight per master
 IN_FLIGHT_TIMEOUT_S = 45.0
 TICK_S = 0.5
 VIEWS_TTL_S = 1.0      # conversation counts are recounted at most this often
-THROUGHPUT_WINDOW_S = 60.0
 TRANSIENT = ("connecting", "disconnected", "replaced")
 
 
@@ -50,13 +50,7 @@ class ToMaster:
         self.phone, self.msg, self.reply_to, self.ref = phone, msg, reply_to, ref
 
 
-class BalancerCommand:
-    """Admin gateway → balancer: a command only the balancer can carry out; answered with AdminReply(ref)."""
-    def __init__(self, ref: str, command: str, args: dict | None = None):
-        self.ref, self.command, self.args = ref, command, args or {}
-
-
-class Balancer(SupervisedActor):
+class Balancer(BalancerCommands, SupervisedActor):
     def on_start(self, ctx):
         self.ctx = ctx
         self.cfg = config.load(ctx.home)
@@ -75,6 +69,8 @@ class Balancer(SupervisedActor):
         self.recovering: set[str] = set()          # back after a failover: new conversations first
         self.fresh: dict[str, str] = {}            # customer → master picked before its conversation exists
         self.watchers: dict[int, list] = {}        # entry id → [(ref, reply_to, deadline)]
+        self.restoring: dict[str, RestorePlan] = {}  # `failover restore` in progress, batch by batch
+        self.restoring_step: dict[str, int] = {}
         self.sent_log: dict[str, deque] = {}       # master → send times (throughput)
         self._views, self._views_at = None, 0.0
         self._masters_address = None
@@ -276,82 +272,6 @@ class Balancer(SupervisedActor):
             if extra is not None:
                 extra(txn)
         self.store.write(write)
-
-    # ------------------------------------------------------------------ admin commands
-
-    def _command(self, msg: BalancerCommand, sender) -> None:
-        try:
-            data = self._run_command(msg, sender)
-        except ValueError as e:
-            self.send(sender, AdminReply(msg.ref, False, error=str(e), code=2))
-            return
-        if data is not None:
-            self.send(sender, AdminReply(msg.ref, True, data=data))
-
-    def _run_command(self, msg: BalancerCommand, sender):
-        a = msg.args
-        if msg.command == "failover.run":
-            result = self.failover(a["phone"], a.get("reason") or "manual failover", automatic=False,
-                                   to=a.get("to"))
-            if result is None:
-                raise ValueError(f"a failover of {a['phone']} is already running; try again in a moment")
-            return result.as_dict()
-        if msg.command == "failover.resume":
-            self.state.gate.resume(a["phone"])
-            self.state.down.discard(a["phone"])
-            self._save(lambda txn: masters.update(txn, a["phone"], failover_paused=False))
-            if self.device.get(a["phone"]) in fo.DEAD_STATES:
-                self.failover(a["phone"], f"device {self.device[a['phone']]} (after resume)")
-            else:
-                self._recovered(a["phone"])
-            return {"resumed": a["phone"]}
-        if msg.command == "failover.restore":
-            phone = a["phone"]
-            if not any(v.phone == phone and v.healthy for v in self.views(fresh=True)) and phone not in self.state.down:
-                raise ValueError(f"master {phone} is not healthy (device {self.device.get(phone, 'unknown')}); "
-                                 f"restore it once it is connected")
-            self.state.down.discard(phone)
-            self._save()
-            data = self.store.write(lambda txn: fo.run_restore(txn, phone, self.cfg.failover.note))
-            self._views = None
-            self.dispatch()
-            return data
-        if msg.command == "balancer.strategy":
-            if a["name"] not in STRATEGIES:
-                raise ValueError(f"unknown strategy {a['name']!r}; valid: {', '.join(STRATEGIES)}")
-            old, self.state.strategy = self.state.strategy, a["name"]
-            self._save()
-            log.info("strategy_changed", old=old, new=a["name"])
-            return {"strategy": a["name"], "previous": old}
-        if msg.command == "send.watch":
-            entry_id = int(a["id"])
-            with self.store.read() as txn:
-                pending = outbox.get(txn, entry_id) is not None
-                if not pending:
-                    known = txn.get("outbox_keys", text(a.get("key", ""))) or {}
-                    return {"id": entry_id, "state": "sent", "master": known.get("master")}
-            self.dispatch()
-            self.watchers.setdefault(entry_id, []).append((msg.ref, sender, time.time() + float(a.get("wait_s", 2.0))))
-            return None
-        if msg.command == "balancer.status":
-            return self.status()
-        raise ValueError(f"unknown balancer command {msg.command!r}")
-
-    def status(self) -> dict:
-        now = time.time()
-        throughput = {}
-        for phone, times in self.sent_log.items():
-            while times and now - times[0] > THROUGHPUT_WINDOW_S:
-                times.popleft()
-            throughput[phone] = round(len(times) / THROUGHPUT_WINDOW_S, 3)
-        in_flight: dict[str, int] = {}
-        for master, _ in self.in_flight.values():
-            in_flight[master] = in_flight.get(master, 0) + 1
-        return {"strategy": self.state.strategy, "in_flight": in_flight, "devices": dict(self.device),
-                "throughput_per_s": throughput, "down": sorted(self.state.down),
-                "waiting": self.state.waiting, "recovering": sorted(self.recovering),
-                "paused": sorted(self.state.gate.paused_set),
-                "running": sorted(p for p in self.state.gate.locks if self.state.gate.running(p))}
 
     # ------------------------------------------------------------------ dispatch
 

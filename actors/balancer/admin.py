@@ -10,7 +10,7 @@ import time
 
 from actors.admin import CommandError, _known, handler
 from actors.balancer import failover as fo
-from actors.balancer.actor import BalancerCommand
+from actors.balancer.commands import BalancerCommand
 from actors.balancer.quality import balance_quality, load_shares
 from actors.balancer.strategies import STRATEGIES
 from actors.messages import OutboxChanged

@@ -117,13 +117,21 @@ def record_failed(txn: Txn, failed: str, reason: str, error: str, started: float
     return result
 
 
-def run_restore(txn: Txn, recovered: str, note_template: str) -> dict:
+def handed_over(txn: Txn, recovered: str) -> list[tuple[str, str]]:
+    """(customer, current owner) of the conversations a failover took from `recovered`."""
+    return [(c.customer, c.master) for c in conversations.all(txn)
+            if c.handed_from == recovered and c.master != recovered]
+
+
+def run_restore(txn: Txn, recovered: str, note_template: str, customers: set[str] | None = None) -> dict:
     """`failover restore`: conversations a failover took from `recovered` go back to it.
 
-    All at once, with a note from `recovered` to each customer; their pending
-    outbox entries follow them.
+    Those of `customers` (all when None), with a note from `recovered` to each
+    customer; their pending outbox entries follow them. The balancer calls it
+    once per batch of a RestorePlan, so they flow back gradually.
     """
-    back = [c for c in conversations.all(txn) if c.handed_from == recovered and c.master != recovered]
+    back = [c for c in conversations.all(txn) if c.handed_from == recovered and c.master != recovered
+            and (customers is None or c.customer in customers)]
     record = masters.get(txn, recovered)
     seq = txn.next_seq("failover")
     by_owner: dict[str, dict[str, str]] = {}
