@@ -69,16 +69,28 @@ def all(txn: Txn) -> list[OutboxEntry]:  # noqa: A001
 
 
 def pending(txn: Txn, master: str | None = None, now: float | None = None,
-            limit: int = 0) -> list[OutboxEntry]:
-    """Pending entries due by `now` (all when None), oldest first."""
+            limit: int = 0, campaign_limit: int = 0) -> list[OutboxEntry]:
+    """Pending entries due by `now` (all when None), oldest first.
+
+    `campaign_limit` caps the campaign entries returned (they are not counted
+    in `limit`), so a big campaign held back by rate limits cannot hide the
+    replies queued after it.
+    """
     out = []
+    campaigns = others = 0
     for _, e in txn.scan("outbox", OutboxEntry):
         if e.state != "pending" or (master is not None and e.master != master):
             continue
         if now is not None and e.next_ts > now:
             continue
+        if campaign_limit and e.kind == "campaign":
+            campaigns += 1
+            if campaigns <= campaign_limit:
+                out.append(e)
+            continue
         out.append(e)
-        if limit and len(out) >= limit:
+        others += 1
+        if limit and others >= limit:
             break
     return out
 

@@ -244,3 +244,25 @@ def test_hung_master_declared_failed_by_the_ha_monitor_is_failed_over(make_daemo
     poll(lambda: all(any(m["from"] == S for m in inbox(d, c)) for c in customers), what="notes from S")
     event = next(e for e in d.json("failover", "status")["history"] if e["kind"] == "failover")
     assert event["status"] == "completed" and event["count"] == 2 and "device" not in event["reason"]
+
+
+def test_campaign_respects_the_daily_cap_skips_bad_lines_and_resumes_without_repeats(make_daemon, tmp_path):
+    d = make_daemon("[limits]\nenabled = true\ncampaign_per_day = 2\ngap_min_s = 0.1\ngap_max_s = 0.1\n"
+                    "pause_every = 0\ncampaign_hours = \"00:00-23:59\"\nreply_gap_s = 0.0\n")
+    add_masters(d, (P, "One", "primary", 0), (S, "Two", "primary", 0))
+    contacts = [f"+4477009007{i:02d}" for i in range(6)]
+    csv_path = tmp_path / "contacts.csv"
+    csv_path.write_text("phone,name\n" + "\n".join(f"{c},n{i}" for i, c in enumerate(contacts[:3]))
+                        + "\nnot a phone,x\n" + "\n".join(f"{c},n" for c in contacts[3:]) + "\n")
+    r = d.cli("campaign", "send", "--file", str(csv_path), "--text", "New menu!", "--name", "menu")
+    assert "line 5" in r.stderr and "6 queued" in r.stdout
+    # 2 masters x 2 a day: 4 go out, 2 wait for tomorrow; no master is overrun.
+    poll(lambda: sum(1 for c in contacts if inbox(d, c)) == 4, what="4 campaign messages out")
+    time.sleep(1.0)   # more time changes nothing: both masters are at their cap (checked below)
+    assert sum(1 for c in contacts if inbox(d, c)) == 4
+    senders = [inbox(d, c)[0]["from"] for c in contacts if inbox(d, c)]
+    assert senders.count(P) == 2 and senders.count(S) == 2
+    assert d.json("campaign", "status") == [{"campaign": "menu", "contacts": 6, "sent": 4, "pending": 2, "dead": 0}]
+    again = d.json("campaign", "send", "--file", str(csv_path), "--text", "New menu!", "--name", "menu")
+    assert again["queued"] == 0 and again["already"] == 6
+    assert all(len(inbox(d, c)) <= 1 for c in contacts)

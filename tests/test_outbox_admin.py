@@ -91,3 +91,15 @@ def test_read_contacts_reports_malformed_lines_by_number(tmp_path):
     phones, problems = read_contacts(str(path))
     assert phones == ["+447700900001", "+971501234567"]
     assert [p.split(":")[0] for p in problems] == ["line 3", "line 5", "line 6"]
+
+
+def test_a_big_campaign_cannot_hide_the_replies_queued_after_it(tmp_path):
+    with Store(str(tmp_path)) as store:
+        def fill(txn):
+            for i in range(30):
+                outbox.enqueue(txn, f"+4477009{i:05d}", "menu", kind="campaign", key=f"c{i}")
+            outbox.enqueue(txn, "+447700999999", "pong")
+        store.write(fill)
+        with store.read() as txn:
+            got = outbox.pending(txn, now=None, limit=5, campaign_limit=10)
+    assert [e.kind for e in got].count("campaign") == 10 and got[-1].text == "pong"

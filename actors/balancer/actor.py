@@ -304,7 +304,7 @@ class Balancer(BalancerCommands, SupervisedActor):
         for phone in self._records:
             self.limiters.setdefault(phone, RateLimiter(self.limits))
         with self.store.read() as txn:
-            entries = outbox.pending(txn, now=now, limit=2000)
+            entries = outbox.pending(txn, now=now, limit=2000, campaign_limit=500)
             owners: dict[str, str | None] = {}
 
             def owner_of(customer: str) -> str | None:
