@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -29,6 +30,12 @@ class DaemonError(Exception):
 class NotRunning(DaemonError):
     def __init__(self, home: str, port: int):
         super().__init__(f"no daemon is running for {home} on port {port}", code=3)
+
+
+class Unresponsive(DaemonError):
+    def __init__(self, where: "Where", pid: int):
+        super().__init__(f"the daemon of {where.home} (pid {pid}) does not answer on port {where.port}; "
+                         f"`whitecaves daemon stop` ends it")
 
 
 @dataclass
@@ -69,25 +76,38 @@ def remove_pid_file(where: Where) -> None:
         pass
 
 
-def connect(where: Where):
+def connect(where: Where, timeout: float = 5.0):
     """The running system for `where`, or NotRunning. Never starts one.
 
     The pid file is the authority: no live Admin recorded for this home and
     port means no daemon, even when something listens on the port (another
     home's daemon, or the logger of a SIGKILLed one, which keeps the port and
-    would make thespian wait 15 s and then fail)."""
+    would make thespian wait 15 s and then fail). An Admin that is alive but
+    does not answer within `timeout` (stopped, hung) is Unresponsive."""
     from actors import system
 
     info = read_pid_file(where)
     if not info or info.get("port") != where.port or not procs.is_marked(info.get("pid"), where.home):
         raise NotRunning(where.home, where.port)
-    try:
-        asys = system.connect(where.port, info.get("bind") or where.bind or "127.0.0.1")
-    except Exception as e:  # thespian's InvalidActorAddress and friends: no usable Admin there
-        raise NotRunning(where.home, where.port) from e
-    if asys is None:
+    bind = info.get("bind") or where.bind or "127.0.0.1"
+    outcome: list = []
+
+    def attempt():
+        try:
+            outcome.append(system.connect(where.port, bind))
+        except Exception as e:  # thespian's InvalidActorAddress and friends: no usable Admin there
+            outcome.append(e)
+
+    worker = threading.Thread(target=attempt, daemon=True)  # thespian's own wait is about 15 s
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise Unresponsive(where, info["pid"])
+    if outcome[0] is None or isinstance(outcome[0], Exception):
+        if procs.is_marked(info["pid"], where.home):
+            raise Unresponsive(where, info["pid"])
         raise NotRunning(where.home, where.port)
-    return asys
+    return outcome[0]
 
 
 def ask(asys, target, msg, timeout: float = 10.0, ref: str | None = None):

@@ -70,29 +70,36 @@ def _refuse_if_running(where: Where) -> None:
 
 def stop(where: Where) -> dict:
     """Stop every process of the daemon within [daemon] stop_timeout_s."""
-    cfg = config_mod.load(where.home)
+    try:
+        cfg = config_mod.load(where.home)
+    except config_mod.ConfigError:  # a config.toml broken while the daemon ran must not keep it running
+        cfg = config_mod.Config()
+    timeout = cfg.daemon.stop_timeout_s
     t0 = time.monotonic()
     try:
-        asys = connect(where)
-    except NotRunning:
+        asys = connect(where, timeout=timeout / 2)
+    except DaemonError as e:  # not running, or its Admin does not answer: end what is left by pid
         stale = stale_processes(where)
         if not stale:
             remove_pid_file(where)
-            raise
+            if isinstance(e, NotRunning):
+                raise
+            raise NotRunning(where.home, where.port) from e
         procs.kill_all(stale)
         remove_pid_file(where)
         return {"stopped": True, "stale_killed": len(stale), "stop_s": round(time.monotonic() - t0, 3)}
-    killed = _shutdown(asys, where, cfg.daemon.stop_timeout_s)
+    killed = _shutdown(asys, where, timeout - (time.monotonic() - t0))
     return {"stopped": True, "killed": killed, "stop_s": round(time.monotonic() - t0, 3)}
 
 
 def _shutdown(asys, where: Where, timeout: float) -> int:
-    """Ask thespian to shut down; SIGKILL whatever is left at the deadline."""
+    """Ask thespian to shut down; SIGKILL whatever is left at the deadline (`timeout` in all)."""
+    deadline = time.monotonic() + timeout
     pids = stale_processes(where)
     done = threading.Thread(target=_quiet(asys.shutdown), daemon=True)
     done.start()
-    done.join(timeout)
-    left = wait_gone(stale_processes(where) or pids, max(0.0, timeout / 2))
+    done.join(max(0.0, timeout - 1.0))  # a stuck Admin never answers: keep time for the kill
+    left = wait_gone(stale_processes(where) or pids, max(0.0, deadline - time.monotonic() - 0.5))
     procs.kill_all(left)
     remove_pid_file(where)
     return len(left)

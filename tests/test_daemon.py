@@ -176,3 +176,18 @@ def test_foreground_on_another_address_renders_logs_and_stops_on_sigterm(home, p
             proc.kill()
             proc.wait(5)
         procs.kill_all(procs.processes_of(home))
+
+
+def test_stop_kills_stragglers_at_its_timeout(daemon):
+    with open(os.path.join(daemon.home, "config.toml"), "a") as f:
+        f.write("[daemon]\nstop_timeout_s = 2.0\n")
+    processes = daemon.processes()
+    status = pids_by_name(daemon.json("daemon", "status"))
+    stuck = [pid_file(daemon)["pid"], status["balancer"]]  # the Admin itself, and one actor
+    for pid in stuck:
+        os.kill(pid, signal.SIGSTOP)
+    t0 = time.monotonic()
+    daemon.cli("daemon", "stop")
+    assert time.monotonic() - t0 < 2.0 + 2.0  # the timeout, plus the CLI's own start-up
+    assert [p for p in processes if procs.alive(p)] == []
+    assert not os.path.exists(os.path.join(daemon.home, "run", "daemon.json"))
