@@ -6,6 +6,7 @@ Kept apart from transport.py so the adapter reads as the Transport protocol.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import types
 from typing import Any
@@ -23,6 +24,8 @@ _CALL_ERRORS = (   # measured: what goneonize 0.5.2 answers when a send cannot g
 )
 
 _NZ: Any = None
+_DSN_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")       # URL form
+_KV_PASSWORD = re.compile(r"(password=)('[^']*'|\S+)", re.I)  # key=value form
 
 
 def load() -> Any:
@@ -85,13 +88,19 @@ def parse_jid(jid_type: Any, text: str) -> Any:
 
 
 def describe_connect_error(message: str) -> str:
-    """A failed connect, said so an operator knows what to do."""
+    """A failed connect, said so an operator knows what to do (a DSN's password hidden)."""
+    message = redact(message)
     low = message.lower()
     if any(fragment in low for fragment in _STORE_ERRORS):
         return f"the session store could not be opened: {message}"
     if any(fragment in low for fragment in _NETWORK_ERRORS):
         return f"WhatsApp could not be reached ({message}); check the network or proxy"
     return f"connecting to WhatsApp failed: {message}"
+
+
+def redact(text: str) -> str:
+    """'postgres://wc:secret@db/x' → 'postgres://wc:***@db/x': errors end up in logs."""
+    return _KV_PASSWORD.sub(r"\1***", _DSN_PASSWORD.sub(r"\1***@", text))
 
 
 def describe_call_error(message: str) -> str:
