@@ -80,6 +80,16 @@ def configure(level: str = "info", **static) -> None:
 class JsonLineFormatter(logging.Formatter):
     """In the logger process: pass structlog's JSON through, wrap anything else."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Built by thespian's logger process as it applies log_defs: the one place our code
+        # runs there. Make it die with the Admin that forked it, or a SIGKILLed daemon
+        # leaves its logger holding the Admin port.
+        import multiprocessing
+        if multiprocessing.parent_process() is not None:
+            from runtime import procs
+            procs.die_with_parent()
+
     def format(self, record: logging.LogRecord) -> str:
         msg = record.getMessage()
         if msg.startswith("{"):

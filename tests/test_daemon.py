@@ -105,16 +105,24 @@ def test_a_sigkilled_master_session_is_restarted_and_serves_again(daemon):
 def test_a_sigkilled_daemon_is_cleaned_up_by_the_next_start(daemon):
     old = daemon.processes()
     admin = pid_file(daemon)["pid"]
-    actors = set(pids_by_name(daemon.json("daemon", "status")).values())
-    os.kill(admin, signal.SIGKILL)
-    # Its actors die with it (PR_SET_PDEATHSIG); thespian's logger stays, holding the port.
-    wait_for(lambda: not any(procs.alive(p) for p in actors), 1.0, "the actors to die with the Admin")
-    t0 = time.monotonic()
-    assert_status = daemon.cli("daemon", "status", check=False)
-    assert assert_status.returncode == 3 and time.monotonic() - t0 < 5, assert_status.stderr
+    # A process of the home that would outlive the Admin (as one started with exec would).
+    leftover = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                                env=dict(os.environ, **{procs.MARK_ENV: daemon.home}))
+    try:
+        os.kill(admin, signal.SIGKILL)
+        # Every actor and thespian's logger die with it (PR_SET_PDEATHSIG), freeing the port.
+        wait_for(lambda: not any(procs.alive(p) for p in old), 1.0, "the daemon's processes to die")
+        t0 = time.monotonic()
+        status = daemon.cli("daemon", "status", check=False)
+        assert status.returncode == 3 and time.monotonic() - t0 < 5, status.stderr
+        assert daemon.processes() == [leftover.pid]
 
-    daemon.start()
-    assert not any(procs.alive(p) for p in old), "the stale processes were ended"
+        daemon.start()
+        assert leftover.wait(5) == -signal.SIGKILL, "the stale process was ended"
+    finally:
+        if leftover.poll() is None:
+            leftover.kill()
+            leftover.wait(5)
     status = daemon.json("daemon", "status")
     assert [a["name"] for a in status["actors"]] == TREE and status["pid"] not in old
 
