@@ -104,6 +104,8 @@ def test_with_no_network_link_fails_fast_and_the_daemon_and_other_masters_keep_g
             assert b - a >= 0.9 * min(0.8, 0.2 * 2 ** n), f"attempt {n + 1} came {b - a:.2f} s after {n}"
         assert len(attempts) < 12, f"{len(attempts)} attempts: not backing off"
         assert row(d, LINKED)["pid"] == linked_pid
+        restarts = {a["name"]: a["restarts"] for a in d.json("daemon", "status")["actors"]}
+        assert restarts[f"master:{LINKED}"] == restarts[f"master:{NEW}"] == 0, restarts
         assert row(d, LINKED)["device_state"] in ("connecting", "disconnected")
         assert os.path.exists(os.path.join(home, "sessions", f"{LINKED}.sqlite"))  # kept
     finally:
