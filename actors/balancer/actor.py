@@ -95,6 +95,10 @@ class Balancer(BalancerCommands, SupervisedActor):
                 if phone in records:
                     self.device.setdefault(phone, records[phone].device_state)
         self._views = None
+        for phone, state in list(self.device.items()):
+            if state in fo.DEAD_STATES and phone not in self.state.down:
+                # it died while this balancer was not there to hear it
+                self.failover(phone, f"device {state} (found after a balancer restart)")
         self.dispatch()
 
     # ------------------------------------------------------------------ messages
