@@ -26,6 +26,10 @@ class BalancerCommand:
         self.ref, self.command, self.args = ref, command, args or {}
 
 
+class Refused(Exception):
+    """The command is fine but cannot be carried out now (exit status 1, not a usage error)."""
+
+
 class BalancerCommands:
     # ------------------------------------------------------------------ admin commands
 
@@ -34,6 +38,9 @@ class BalancerCommands:
             data = self._run_command(msg, sender)
         except ValueError as e:
             self.send(sender, AdminReply(msg.ref, False, error=str(e), code=2))
+            return
+        except Refused as e:
+            self.send(sender, AdminReply(msg.ref, False, error=str(e), code=1))
             return
         if data is not None:
             self.send(sender, AdminReply(msg.ref, True, data=data))
@@ -44,7 +51,7 @@ class BalancerCommands:
             result = self.failover(a["phone"], a.get("reason") or "manual failover", automatic=False,
                                    to=a.get("to"))
             if result is None:
-                raise ValueError(f"a failover of {a['phone']} is already running; try again in a moment")
+                raise Refused(f"a failover of {a['phone']} is already running; try again in a moment")
             return result.as_dict()
         if msg.command == "failover.resume":
             self.state.gate.resume(a["phone"])
@@ -57,8 +64,9 @@ class BalancerCommands:
             return {"resumed": a["phone"]}
         if msg.command == "failover.restore":
             phone = a["phone"]
-            if not any(v.phone == phone and v.healthy for v in self.views(fresh=True)) and phone not in self.state.down:
-                raise ValueError(f"master {phone} is not healthy (device {self.device.get(phone, 'unknown')}); "
+            # connected is enough: a master kept out by a manual failover is not "usable" yet
+            if self.device.get(phone) != "connected" or phone not in self.sessions:
+                raise Refused(f"master {phone} is not connected (device {self.device.get(phone, 'unknown')}); "
                                  f"restore it once it is connected")
             self.state.down.discard(phone)
             self._save()
