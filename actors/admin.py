@@ -18,7 +18,7 @@ from actors.messages import AdminReply, AdminRequest, new_ref
 from actors.tree import master_child
 from runtime import config, logs, procs
 from runtime.phone import BadPhone, normalize
-from storage import Store, conversations, events, masters
+from storage import Store, admins, conversations, events, masters
 from supervision.actor import SupervisedActor
 from supervision import messages as sup
 
@@ -242,6 +242,37 @@ def master_link(gw, phone, code=False, relink=False):
     return gw.ask_peer("balancer", lambda ref: ToMaster(
         record.phone, Link(code=bool(code), relink=bool(relink), ref=ref, reply_to=gw.myAddress),
         reply_to=gw.myAddress, ref=ref), started)
+
+
+@handler("admin.add")
+def admin_add(gw, phone):
+    phone = normalize(phone)
+
+    def add(txn):
+        if not admins.add(txn, phone):
+            raise CommandError(f"{phone} is already an admin")
+        events.append(txn, "admin_added", None, phone=phone)
+    gw.store.write(add)
+    return {"added": phone}
+
+
+@handler("admin.remove")
+def admin_remove(gw, phone):
+    phone = normalize(phone)
+
+    def remove(txn):
+        if not admins.remove(txn, phone):
+            known = ", ".join(a.phone for a in admins.all(txn)) or "none"
+            raise CommandError(f"{phone} is not an admin; admins: {known}")
+        events.append(txn, "admin_removed", None, phone=phone)
+    gw.store.write(remove)
+    return {"removed": phone}
+
+
+@handler("admin.list")
+def admin_list(gw):
+    with gw.store.read() as txn:
+        return [{"phone": a.phone, "added_ts": a.added_ts} for a in admins.all(txn)]
 
 
 # Handlers of the other areas live beside their logic; importing registers them.

@@ -67,9 +67,11 @@ def health(req: Request) -> str:
 
 
 def _load_reply(data) -> str:
-    lines = [f"Balance quality {data.get('quality', 0):.0f}/100, strategy {data.get('strategy', '?')}"]
-    for m in data.get("masters", []):
-        lines.append(f"{m['phone']}: share {m.get('share', 0) * 100:.0f}%, queue {m.get('queue', 0)}")
+    lines = [f"Balance quality {data['balance_quality']:.0f}/100, strategy {data['strategy']}, "
+             f"queue {data['queue_depth']}"]
+    for m in data["masters"]:
+        lines.append(f"{m['master']} {m['name']}: share {m['load_share']:.0f}%, "
+                     f"{m['conversations']} conversations, queue {m['queue_depth']}")
     return "\n".join(lines)
 
 
@@ -85,18 +87,19 @@ def failover(req: Request) -> str:
     for m in masters.all(req.txn):
         if m.failover_paused:
             lines.append(f"{m.phone}: automatic failover paused (whitecaves failover resume {m.phone})")
-    recent = events.recent(req.txn, limit=8, kinds=("failover", "failover_failed", "failover_restore"))
+    recent = events.recent(req.txn, limit=8, kinds=("failover", "failover_restore"))
     for e in recent:
         when = time.strftime("%H:%M:%S", time.gmtime(e.ts))
         d = e.data
-        lines.append(f"{when}Z {e.kind} {e.master}: {d.get('status', '')} "
-                     f"{d.get('conversations', d.get('moved', ''))} conversations {d.get('reason', '')}".rstrip())
+        lines.append(f"{when}Z {e.kind} of {e.master}: {d.get('status', 'done')}, "
+                     f"{d.get('moved', d.get('count', 0))} conversations moved {d.get('reason', '')}".rstrip())
     return "\n".join(lines) or "No failovers yet."
 
 
 def _handover_reply(data) -> str:
-    moved = data.get("moved", data.get("conversations", 0))
-    return f"Handover of {data.get('master', '?')}: {data.get('status', 'done')}, {moved} conversations moved"
+    targets = ", ".join(f"{n} to {t}" for t, n in data.get("targets", {}).items()) or "none moved"
+    text = f"Handover of {data['failed']}: {data['status']}, {data['moved']} conversations ({targets})"
+    return text + (f"; {data['error']}" if data.get("error") else "")
 
 
 @command("handover", "Move a master's conversations to others", usage="!handover +FROM [+TO]",

@@ -1,0 +1,111 @@
+"""Chat commands end to end on the simulated network: a real daemon, real sessions.
+
+Each command's happy path, its wrong-argument path, and authorization (an
+admin vs a stranger), plus the admin CLI's --json shape.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from actors.chat.registry import DENIED
+
+MASTER, OTHER = "+971505760056", "+971553633595"
+ADMIN, STRANGER = "+971500000001", "+447700900123"
+
+
+def wait_for(what, fn, timeout=20.0, every=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = fn()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def inbox(d, customer):
+    return json.loads(d.cli("sim", "inbox", customer, "--json").stdout)
+
+
+def say(d, sender, text, expect=1, to=MASTER):
+    """`sender` writes `text`; returns the texts of the `expect` new messages it received."""
+    before = len(inbox(d, sender))
+    d.cli("sim", "send", "--from", sender, "--to", to, text)
+    got = wait_for(f"{expect} answer(s) to {text!r}", lambda: (lambda m: m if len(m) >= before + expect else None)(
+        inbox(d, sender)))
+    return [m["text"] for m in got[before:]]
+
+
+@pytest.fixture
+def chat(daemon):
+    for phone, name in ((MASTER, "Sales"), (OTHER, "Rentals")):
+        daemon.cli("master", "add", phone, "--name", name)
+        daemon.cli("link", "master", phone)
+    daemon.cli("admin", "add", ADMIN)
+    return daemon
+
+
+def test_admin_cli_json_shapes_and_errors(chat):
+    rows = chat.json("admin", "list")
+    assert [r["phone"] for r in rows] == [ADMIN] and isinstance(rows[0]["added_ts"], float)
+    again = chat.cli("admin", "add", ADMIN, check=False)
+    assert again.returncode == 1 and "already an admin" in again.stderr
+    bad = chat.cli("admin", "add", "0501234", check=False)
+    assert bad.returncode == 2 and "E.164" in bad.stderr
+    missing = chat.cli("admin", "remove", "+971599999999", check=False)
+    assert missing.returncode == 1 and ADMIN in missing.stderr
+    assert chat.json("admin", "list") == rows  # nothing changed
+
+
+def test_everyone_commands_and_a_strangers_admin_attempt(chat):
+    assert say(chat, STRANGER, "!ping 7") == ["pong 7"]
+    help_ = say(chat, STRANGER, "!help")[0]
+    assert "!ping" in help_ and "!status" not in help_
+    assert say(chat, STRANGER, "!nope") == ["Unknown command '!nope'. Send !help."]
+    for command in ("!status", f"!handover {MASTER}", f"!relink {MASTER}"):
+        assert say(chat, STRANGER, command) == [DENIED]
+    log = chat.cli("logs", "--json", "--level", "warning", "-n", "100").stdout
+    denied = [json.loads(line) for line in log.splitlines() if "admin_command_denied" in line]
+    assert {d["command"] for d in denied} >= {"status", "handover", "relink"}
+    assert all(d["sender"] == STRANGER for d in denied)
+
+
+def test_admin_commands_answer_and_wrong_arguments_get_usage(chat):
+    status = say(chat, ADMIN, "!status")[0]
+    assert f"{MASTER} Sales: connected" in status and f"{OTHER} Rentals: connected" in status
+    assert "Rentals" in say(chat, ADMIN, "!masters")[0]
+    assert say(chat, ADMIN, "!handover")[0].startswith("Usage: !handover +FROM [+TO]")
+    assert "unknown master" in say(chat, ADMIN, "!handover +971599999999")[0]
+    assert say(chat, ADMIN, "!relink")[0] == "Usage: !relink +PHONE"
+    # !relink runs through the admin gateway and answers once the gateway is done.
+    first, second = say(chat, ADMIN, f"!relink {OTHER}", expect=2)
+    assert {first.split(":")[0].split("…")[0], second.split(":")[0].split("…")[0]} == {
+        f"Relinking {OTHER}"}
+    wait_for("the relinked master connected",
+             lambda: next(m for m in chat.json("masters") if m["phone"] == OTHER)["device_state"] == "connected")
+
+
+def test_forwarded_admin_commands_answer_over_whatsapp(chat):
+    assert say(chat, STRANGER, "!ping 1") == ["pong 1"]      # the stranger's conversation is with MASTER
+    health = say(chat, ADMIN, "!health", expect=2)
+    assert health[0] == "Computing the health report…" and health[1].startswith("Health ")
+    assert MASTER in health[1] and OTHER in health[1]
+    load = say(chat, ADMIN, "!load", expect=2)[1]
+    assert load.startswith("Balance quality ") and "strategy round-robin" in load and MASTER in load
+    assert say(chat, ADMIN, "!failover") == ["No failovers yet."]
+    # The admin asks MASTER's conversations to be handed to OTHER: the stranger's moves.
+    before = len(inbox(chat, ADMIN))
+    chat.cli("sim", "send", "--from", ADMIN, "--to", MASTER, f"!handover {MASTER} {OTHER}")
+    done = wait_for("the handover's outcome", lambda: [m["text"] for m in inbox(chat, ADMIN)[before:]
+                                                       if m["text"].startswith("Handover of")])
+    got = [m["text"] for m in inbox(chat, ADMIN)[before:]]
+    assert f"Handing over {MASTER}'s conversations to {OTHER}…" in got
+    assert done[0].startswith(f"Handover of {MASTER}: completed") and f"to {OTHER}" in done[0]
+    owners = {c["customer"]: c["master"] for c in chat.json("conversations")}
+    assert owners[STRANGER] == OTHER
+    assert "completed" in say(chat, ADMIN, "!failover")[0]
+    alerts = say(chat, ADMIN, "!alerts")[0]
+    assert alerts == "No alerts." or "[" in alerts
