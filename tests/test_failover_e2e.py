@@ -266,3 +266,28 @@ def test_campaign_respects_the_daily_cap_skips_bad_lines_and_resumes_without_rep
     again = d.json("campaign", "send", "--file", str(csv_path), "--text", "New menu!", "--name", "menu")
     assert again["queued"] == 0 and again["already"] == 6
     assert all(len(inbox(d, c)) <= 1 for c in contacts)
+
+
+def test_too_many_failovers_pause_automatic_failover_until_resumed(make_daemon):
+    d = make_daemon("[limits]\nenabled = false\n[failover]\nmax_per_window = 1\n")
+    add_masters(d, (P, "One", "primary", 0), (S, "Two", "backup", 1))
+    customer = "+447700900801"
+    control.send("127.0.0.1", d.sim_port, customer, P, "!ping")
+    poll(lambda: owners(d).get(customer) == P and inbox(d, customer), what="customer of the primary")
+    d.cli("sim", "fault", P, "logout")
+    poll(lambda: owners(d)[customer] == S, what="first failover")
+    d.cli("relink", "master", P)
+    poll(lambda: next(m for m in d.json("masters") if m["phone"] == P)["health"] == "healthy",
+         what="the primary healthy again")
+    d.cli("failover", "restore", P)
+    poll(lambda: owners(d)[customer] == P, what="restored")
+
+    d.cli("sim", "fault", P, "logout")   # the second within the window: paused, nothing moves
+    poll(lambda: next(m for m in d.json("failover", "status")["masters"] if m["master"] == P)
+         ["auto_failover"] == "paused", what="automatic failover paused")
+    assert owners(d)[customer] == P
+    poll(lambda: [a for a in d.json("alerts") if a["master"] == P and a["kind"] == "failover_failed"
+                  and "paused" in a["text"]], what="alert: automatic failover paused")
+    d.cli("failover", "resume", P)        # an admin acts: the failover runs now
+    poll(lambda: owners(d)[customer] == S, what="failover after resume")
+    assert next(m for m in d.json("failover", "status")["masters"] if m["master"] == P)["auto_failover"] == "on"
