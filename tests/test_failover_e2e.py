@@ -35,6 +35,8 @@ def make_daemon(home, port):
     started = []
 
     def make(extra: str = "") -> Daemon:
+        """`extra` replaces FAST_CONFIG's [limits] section (and may add sections)."""
+        assert "[limits]\nenabled = false\n" in FAST_CONFIG, "conftest's FAST_CONFIG changed its [limits]"
         with open(os.path.join(home, "config.toml"), "w") as f:
             f.write(FAST_CONFIG.replace("[limits]\nenabled = false\n", extra or "[limits]\nenabled = false\n"))
         d = Daemon(home, port)
