@@ -90,6 +90,8 @@ def connect(where: Where, timeout: float = 5.0):
     if not info or info.get("port") != where.port or not procs.is_marked(info.get("pid"), where.home):
         raise NotRunning(where.home, where.port)
     bind = info.get("bind") or where.bind or "127.0.0.1"
+    # thespian's own notes from this client go to the home too, not the host-wide temp file
+    os.environ.setdefault("THESPLOG_FILE", os.path.join(where.home, "logs", "thespian.log"))
     outcome: list = []
 
     def attempt():
