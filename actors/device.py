@@ -72,3 +72,17 @@ def react(state: str, event, *, now: float, attempts: int, replace_retry_used: b
             return Reaction(state, reason=event.reason)
         return Reaction("disconnected", reconnect_in=backoff(attempts), reason=event.reason)
     return Reaction(state)
+
+
+def forgiven(state: str, event, *, stable_for: float, reset_after_s: float,
+             replace_forgiven_s: float) -> tuple[bool, bool]:
+    """What a long enough stable connection wipes before `event` is handled:
+    (reset the reconnect attempts, give a replace its one retry again).
+
+    Akka-style: the backoff starts afresh only after `reset_after_s` connected,
+    so a stream that drops right after connecting keeps backing off; a replace
+    long after the last one is a new episode, not the same device fighting us.
+    """
+    reset_attempts = state == "connected" and stable_for >= reset_after_s
+    new_replace = isinstance(event, ev.Replaced) and stable_for >= replace_forgiven_s
+    return reset_attempts, new_replace

@@ -143,10 +143,13 @@ class MasterSession(SupervisedActor):
             self.own_logout_pending = False
         now = time.time()
         stable_for = now - self.connected_since if self.connected_since is not None else 0.0
-        if self.state == "connected" and stable_for >= self.cfg.backoff.reset_after_s:
-            self.attempts = 0   # it was stable: a new drop starts the backoff afresh
-        if isinstance(event, ev.Replaced) and stable_for >= self.cfg.session.replace_forgiven_s:
-            self.replace_retry_used = False   # a new episode, long after the last one
+        reset_attempts, new_replace = device.forgiven(
+            self.state, event, stable_for=stable_for, reset_after_s=self.cfg.backoff.reset_after_s,
+            replace_forgiven_s=self.cfg.session.replace_forgiven_s)
+        if reset_attempts:
+            self.attempts = 0
+        if new_replace:
+            self.replace_retry_used = False
         r = device.react(self.state, event, now=now, attempts=self.attempts,
                          replace_retry_used=self.replace_retry_used,
                          replaced_wait_s=self.cfg.session.replaced_wait_s, backoff=self._backoff)

@@ -71,3 +71,14 @@ def test_connected_does_not_reset_the_backoff_by_itself():
 
 def test_receipts_and_inbound_do_not_move_the_state():
     assert react("connected", ev.Receipt(("id",))).state == "connected"
+
+
+def test_a_stable_connection_forgives_the_backoff_and_an_old_replace():
+    def forgiven(state, event, stable_for):
+        return device.forgiven(state, event, stable_for=stable_for, reset_after_s=10.0,
+                               replace_forgiven_s=600.0)
+    assert forgiven("connected", ev.Disconnected(), 11.0) == (True, False)
+    assert forgiven("connected", ev.Disconnected(), 2.0) == (False, False)   # flapping
+    assert forgiven("connecting", ev.ConnectFailed(), 0.0) == (False, False)
+    assert forgiven("connected", ev.Replaced(), 30.0) == (True, False)      # same episode
+    assert forgiven("connected", ev.Replaced(), 601.0) == (True, True)      # a new one
