@@ -134,17 +134,16 @@ def _link(where, phone, code: bool, relink: bool) -> None:
     shown, started = None, time.monotonic()
     deadline = started + cfg.session.pairing_timeout_s + 5
     while time.monotonic() < deadline:
-        if os.path.exists(pairing_file):   # the session says why a pairing failed here
-            with open(pairing_file) as f:
-                kind, _, why = f.read().strip().partition(" ")
-            if kind == "failed":
-                raise DaemonError(f"linking {phone} failed: {why}")
+        why = _pairing_failure(pairing_file)
+        if why:
+            raise DaemonError(f"linking {phone} failed: {why}")
         state = next((r["device_state"] for r in request(where, "masters.list") if r["phone"] == phone), None)
         if state == "connected":
             click.echo(f"master {phone} is linked and connected")
             return
         if state in ("unlinked", "logged_out", "banned", "outdated", "replaced"):
-            raise DaemonError(f"linking {phone} failed: device state {state} (see whitecaves logs --master {phone})")
+            why = _pairing_failure(pairing_file) or f"device state {state}"   # written just before
+            raise DaemonError(f"linking {phone} failed: {why} (see whitecaves logs --master {phone})")
         if os.path.exists(pairing_file):
             with open(pairing_file) as f:
                 what = f.read().strip()
@@ -154,6 +153,16 @@ def _link(where, phone, code: bool, relink: bool) -> None:
         time.sleep(0.2)
     raise DaemonError(f"linking {phone} timed out after {cfg.session.pairing_timeout_s:g} s: "
                       f"no scan / code entered")
+
+
+def _pairing_failure(pairing_file: str) -> str:
+    """Why the session ended the pairing ("failed REASON" in its pairing file), or ''."""
+    try:
+        with open(pairing_file) as f:
+            kind, _, why = f.read().strip().partition(" ")
+    except FileNotFoundError:
+        return ""
+    return why if kind == "failed" else ""
 
 
 def _start_link(where, phone: str, code: bool, relink: bool) -> None:
