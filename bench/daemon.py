@@ -69,6 +69,20 @@ def timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess
     return elapsed, r
 
 
+def status_in_process(home: str, port: int, runs: int) -> list[float]:
+    """The daemon's share of `daemon status`: connect, ask the tree, disconnect (no interpreter start)."""
+    from runtime import lifecycle
+    from runtime.daemon import Where
+
+    where = Where(home=home, port=port)
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        assert lifecycle.status(where)["running"] is True
+        samples.append(time.perf_counter() - t0)
+    return samples
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cycles", type=int, default=5)
@@ -80,10 +94,17 @@ def main() -> int:
     cli = [exe] if os.path.exists(exe) else [sys.executable, "-m", "cli"]
     home = tempfile.mkdtemp(prefix="wc-bench-daemon-")
     port = free_port()
-    env = dict(os.environ, WHITECAVES_HOME=home, WHITECAVES_PORT=str(port))
-    starts, stops, statuses, imports = [], [], [], []
+    env = dict(os.environ, WHITECAVES_HOME=home, WHITECAVES_PORT=str(port),
+               # as on a user's machine, compiled modules are cached (here in the temp home, so
+               # the work tree stays clean); PYTHONDONTWRITEBYTECODE would recompile every run
+               PYTHONPYCACHEPREFIX=os.path.join(home, "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    starts, stops, statuses, imports, in_process = [], [], [], [], []
     processes = 0
     try:
+        timed(cli + ["daemon", "start", "--transport", "sim"], env)  # warm-up: fills the bytecode cache
+        timed(cli + ["daemon", "status"], env)
+        timed(cli + ["daemon", "stop"], env)
         for _ in range(5):
             imports.append(timed([sys.executable, "-c", "import cli"], env)[0])
         for cycle in range(args.cycles):
@@ -94,6 +115,7 @@ def main() -> int:
                     assert json.loads(r.stdout)["running"] is True
                     statuses.append(elapsed)
                 processes = len(procs.processes_of(home))
+                in_process = status_in_process(home, port, args.status_runs)
             stops.append(timed(cli + ["daemon", "stop"], env)[0])
             left = procs.processes_of(home)
             assert not left, f"processes left after stop: {left}"
@@ -107,10 +129,12 @@ def main() -> int:
         "host": {"python": platform.python_version(), "cpus": os.cpu_count(),
                  "load_1m": round(os.getloadavg()[0], 2)},
         "transport": "sim",
+        "bytecode_cached": True,
         "daemon_processes": processes,
         "start_ms": summary_ms(starts),
         "status_ms": summary_ms(statuses),
         "stop_ms": summary_ms(stops),
+        "status_in_process_ms": summary_ms(in_process),
         "baseline_import_cli_ms": summary_ms(imports),
         "targets_ms": {k: v * 1000 for k, v in TARGETS_S.items()},
     }
@@ -126,6 +150,7 @@ def main() -> int:
 
     print(f"daemon ({processes} processes with --transport sim), whole CLI processes, load {result['host']['load_1m']}:")
     for key, label in (("start_ms", "start"), ("status_ms", "status"), ("stop_ms", "stop"),
+                       ("status_in_process_ms", "status without interpreter start"),
                        ("baseline_import_cli_ms", "baseline: python -c 'import cli'")):
         s = result[key]
         print(f"  {label:34s} p50 {s['p50']:7.1f} ms  p99 {s['p99']:7.1f} ms  max {s['max']:7.1f} ms  (n={s['n']})")
