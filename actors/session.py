@@ -311,9 +311,10 @@ class MasterSession(SupervisedActor):
             f.write(f"qr {qr}\n" if qr else f"code {code}\n" if code else f"failed {failed}\n")
 
     def _pairing_ended(self, reason: str) -> None:
-        """A pairing that failed or timed out: stop it (no more QR codes), tell the CLI why."""
-        self.transport.disconnect()
+        """A pairing that failed or timed out: tell the CLI why, then stop it (no more QR codes;
+        neonize's stop can take seconds during a QR pairing)."""
         self._save_pairing(failed=reason)
+        self.transport.disconnect()
 
     # --- state, timers, heartbeats ---------------------------------------------
 
