@@ -112,7 +112,11 @@ class Store:
         self.dbs = {name: self.env.open_db(name.encode()) for name in DATABASES}
         self._aside: list[tuple[str, bytes, bytes, str]] = []
         from storage import schema
-        schema.migrate(self)
+        try:
+            schema.migrate(self)
+        except BaseException:
+            self.env.close()
+            raise
 
     def close(self) -> None:
         self.env.close()

@@ -151,3 +151,25 @@ def test_events_newest_first_and_conversation_messages(tmp_path):
             conv = conversations.get(txn, "+971501111111")
             assert conv.messages == 3 and conv.master == "+971500000001"
             assert [m.text for m in conversations.messages(txn, "+971501111111")] == ["0", "1", "2"]
+
+
+def test_schema_migrations_run_once_in_order_and_a_newer_store_is_refused(tmp_path, monkeypatch):
+    from storage import schema
+    home = str(tmp_path)
+    Store(home).close()  # version 1
+    ran = []
+
+    def to_2(txn):
+        ran.append(2)
+        txn.put("metrics", b"migrated", 2)
+
+    monkeypatch.setattr(schema, "CURRENT", 2)
+    monkeypatch.setitem(schema.MIGRATIONS, 2, to_2)
+    for _ in range(2):
+        with Store(home) as store, store.read() as txn:
+            assert schema.version(txn) == 2 and txn.get("metrics", b"migrated") == 2
+    assert ran == [2], "a migration runs once"
+
+    monkeypatch.setattr(schema, "CURRENT", 1)
+    with pytest.raises(schema.SchemaTooNew):
+        Store(home)
