@@ -29,12 +29,11 @@ def session(make, tmp_path):
     """MasterSession's send path on a connected neonize transport and a real store."""
     from actors.session import MasterSession
 
-    class SendPath:
-        _send_entries = MasterSession._send_entries
-        _send_failed = MasterSession._send_failed
-        _delivered = MasterSession._delivered
+    class SendPath(MasterSession):
+        """The actor's own send code, set up without its start (no peers, no timers)."""
 
         def __init__(self):
+            super().__init__()
             self.phone, self.state = PHONE, "connected"
             self.cfg = config.from_dict({"outbox": {"retry_min_s": 2.0, "max_attempts": 3}})
             self.store = Store(str(tmp_path / "home"))
