@@ -199,3 +199,30 @@ def test_stop_kills_stragglers_at_its_timeout(daemon):
     assert time.monotonic() - t0 < 2.0 + 2.0  # the timeout, plus the CLI's own start-up
     assert [p for p in processes if procs.alive(p)] == []
     assert not os.path.exists(os.path.join(daemon.home, "run", "daemon.json"))
+
+
+def test_the_daemon_ends_when_its_root_gives_up(daemon):
+    """More than [supervisor] intensity restarts within period_s: the root stops its tree
+    and the whole daemon ends (escalation past the top), instead of an Admin with no tree."""
+    processes = daemon.processes()
+
+    def running_balancer():
+        r = daemon.cli("daemon", "status", "--json", check=False)
+        if r.returncode != 0:
+            return "gone"
+        b = {a["name"]: a for a in json.loads(r.stdout)["actors"]}["balancer"]
+        return b["pid"] if b["state"] == "running" else None
+
+    killed = set()
+    for _ in range(8):
+        pid = wait_for(lambda: (lambda p: p if p not in killed else None)(running_balancer()),
+                       10, "a running balancer or the daemon's end")
+        if pid == "gone":
+            break
+        os.kill(pid, signal.SIGKILL)
+        killed.add(pid)
+    assert 3 < len(killed) <= 5, f"the root gave up after {len(killed)} kills (intensity 3)"
+    wait_for(lambda: not any(procs.alive(p) for p in processes), 10, "every process of the daemon to end")
+    assert_no_daemon(daemon, daemon.cli("daemon", "status", check=False))
+    assert any("restarts" in line.get("event", "") and line.get("actor") == "root"
+               for line in logs.read_lines(daemon.home)), "the root logged why it gave up"
