@@ -37,7 +37,7 @@ def assert_no_daemon(d: Daemon, result) -> None:
     assert d.processes() == []
 
 
-def test_status_refused_second_start_loopback_sockets_and_stop(daemon):
+def test_status_refused_second_start_loopback_sockets_and_stop(daemon, tmp_path):
     status = daemon.json("daemon", "status")
     assert status["running"] is True and status["port"] == daemon.port and status["home"] == daemon.home
     assert status["pid"] == pid_file(daemon)["pid"]
@@ -50,6 +50,11 @@ def test_status_refused_second_start_loopback_sockets_and_stop(daemon):
     for args in ([], ["--port", str(daemon.port + 2)]):
         again = daemon.cli("daemon", "start", "--transport", "sim", *args, check=False)
         assert again.returncode == 1 and "already running" in again.stderr, again.stderr
+    other = Daemon(str(tmp_path / "other-home"), daemon.port)  # another home, the same port
+    os.makedirs(other.home)
+    r = other.cli("daemon", "start", "--transport", "sim", check=False)
+    assert r.returncode == 1 and f"port {daemon.port} is already in use" in r.stderr, r.stderr
+    assert other.processes() == []
     assert pids_by_name(daemon.json("daemon", "status")) == pids_by_name(status)
 
     # Every socket of every process of the daemon listens on loopback only.
