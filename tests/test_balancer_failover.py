@@ -177,6 +177,23 @@ def test_a_master_at_its_rate_limit_is_skipped_not_overrun():
     assert plan.per_master == {} and plan.held == 2
 
 
+def test_a_plan_held_by_a_gap_says_when_the_gap_ends():
+    """The balancer wakes at `next_in`: a master paced at one send per 0.2 s sends
+    five a second, not one per 0.5 s tick."""
+    limiters = {P: RateLimiter(Limits(min_gap_s=0.2, reply_gap_s=0))}
+    entries = [E(i, f"+44{i}", master=P) for i in range(3)]
+    plan = plan_dispatch(entries, views(P), lambda c: None, set(), {}, 64, limiters,
+                         "round-robin", RoundRobinState(), 100.0)
+    assert plan.per_master == {P: [0]} and plan.held == 2
+    assert plan.next_in == pytest.approx(0.2)
+    plan = plan_dispatch(entries[1:], views(P), lambda c: None, set(), {}, 64, limiters,
+                         "round-robin", RoundRobinState(), 100.0 + plan.next_in)
+    assert plan.per_master == {P: [1]}
+    unlimited = plan_dispatch(entries, views(P), lambda c: None, set(), {}, 64, {},
+                              "round-robin", RoundRobinState(), 100.0)
+    assert unlimited.next_in == float("inf")
+
+
 def test_new_conversations_go_to_a_recovered_master_first_and_stick():
     fresh = {}
     entries = [E(1, "+441"), E(2, "+442"), E(3, "+441")]

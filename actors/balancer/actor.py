@@ -333,6 +333,10 @@ class Balancer(BalancerCommands, SupervisedActor):
                 if self.limits.enabled:
                     txn.put("meta", b"balancer:limits", {p: lim.to_dict() for p, lim in self.limiters.items()})
             self.store.write(assign)
+        if plan.next_in < TICK_S:
+            # A master's gap ends before the next tick: look again exactly then, or a
+            # rate-limited master sends one entry per tick instead of one per gap.
+            self.after(plan.next_in, "dispatch")
         for master, ids in plan.per_master.items():
             since = time.monotonic()
             for entry_id in ids:

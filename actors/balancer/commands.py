@@ -124,6 +124,8 @@ class BalancerCommands:
     def on_timer(self, name, payload):
         if name.startswith("restore:"):
             self._restore_batch(name.removeprefix("restore:"))
+        elif name == "dispatch":
+            self.dispatch()
 
     def status(self) -> dict:
         now = time.time()

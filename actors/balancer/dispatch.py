@@ -16,6 +16,8 @@ recorded in that master's limiter at once.
 """
 from __future__ import annotations
 
+import math
+
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ class DispatchPlan:
     per_master: dict[str, list[int]] = field(default_factory=dict)
     moves: dict[int, str] = field(default_factory=dict)     # entry id → newly assigned master
     held: int = 0                                           # waiting for their owner or a limit
+    next_in: float = math.inf                               # seconds until a rate limit lets the next one go
 
 
 def plan_dispatch(entries, views: list[MasterView], owner_of: Callable[[str], str | None],
@@ -51,7 +54,12 @@ def plan_dispatch(entries, views: list[MasterView], owner_of: Callable[[str], st
         if phone not in usable or load.get(phone, 0) >= window:
             return False
         limiter = limiters.get(phone)
-        return limiter is None or limiter.check(LIMIT_KIND.get(entry.kind, "direct"), entry.to, now) == 0
+        if limiter is None:
+            return True
+        wait = limiter.check(LIMIT_KIND.get(entry.kind, "direct"), entry.to, now)
+        if wait > 0:
+            plan.next_in = min(plan.next_in, wait)
+        return wait == 0
 
     # A customer handed over hears the note from the new master before anything else from it.
     noted = {e.to for e in entries if e.kind == "handover"}
