@@ -6,8 +6,9 @@ and its reply put in the outbox in ONE LMDB transaction, and acknowledged to
 the network only after that commit. A session killed anywhere therefore
 either committed (the redelivery is dropped as a duplicate) or did not (the
 redelivery is handled as new): every message is handled exactly once. The
-reply leaves the outbox at least once; its idempotency key lets the sim drop
-a repeat, so each customer sees exactly one `pong` per message.
+reply leaves the outbox at least once: a repeat from the same master is
+dropped by its idempotency key; one re-sent by a sibling after a failover
+cannot be recognised (another account) and is counted.
 """
 from __future__ import annotations
 
@@ -211,8 +212,17 @@ def test_sigkill_under_inbound_load_then_daemon_restart(sim_daemon):
         sender.close()
     wait_for("every customer answered",
              lambda: all(pongs(d, c) >= 1 for c in customers), timeout=45, every=0.5)
-    answered = {c: pongs(d, c) for c in customers}
-    assert set(answered.values()) == {1}, {c: n for c, n in answered.items() if n != 1}
+    # Replies are at-least-once. A repeat from the SAME master is always dropped by its
+    # idempotency key, so each master answers a customer at most once. A kill between a send
+    # and its commit can make the HA monitor fail the master over, and the sibling then sends
+    # that reply again from another account, which no network can recognise: counted, allowed.
+    repeats = 0
+    for c in customers:
+        senders = [m["from"] for m in d.sim.inbox(c) if m["text"] == "pong"]
+        assert len(senders) == len(set(senders)), (c, senders)
+        repeats += len(senders) - 1
+    print(f"pongs repeated by a sibling after failover: {repeats} of {len(customers)}")
+    assert repeats <= len(killed)   # at most the one reply in flight per kill
     assert master(d, M1)["pid"] not in killed
     counts = d.sim.status()["counts"]
     assert counts["inbound"] == len(customers) and counts["acked"] == len(customers), counts
