@@ -29,7 +29,11 @@ def where_options(fn):
                   default=DEFAULT_PORT, show_default=True, help="The daemon's admin port (loopback).")
     @functools.wraps(fn)
     def wrapper(*args, home, port, **kwargs):
-        os.makedirs(home, exist_ok=True)
+        try:
+            os.makedirs(home, exist_ok=True)
+        except OSError as e:
+            click.echo(f"error: cannot use {home} as the home: {e.strerror}", err=True)
+            sys.exit(EXIT_ERROR)
         return fn(*args, where=Where(home=os.path.abspath(home), port=port), **kwargs)
     return wrapper
 
