@@ -114,8 +114,19 @@ def _frame(obs: Observer, customers: scenario.Customers, phase: str, elapsed: fl
               f"waiting {s['lost']}, duplicated {s['duplicated']}; outbox {obs.outbox_depth()}")
     ev = Table(show_header=False, show_edge=False, box=None)
     for e in obs.latest_events():
-        ev.add_row(time.strftime("%H:%M:%S", time.localtime(e.ts)), e.kind, e.master or "")
+        ev.add_row(time.strftime("%H:%M:%S", time.localtime(e.ts)), e.kind, e.master or "", _detail(e))
     return Group(t, counts, "latest events:", ev)
+
+
+def _detail(event) -> str:
+    d = event.data
+    if event.kind == "alert":
+        return f"[{d.get('level')}] {d.get('text', '')}"[:90]
+    if event.kind == "failover":
+        return f"{d.get('status')}: {d.get('moved', 0)} conversations moved"
+    if event.kind == "health":
+        return f"{d.get('old', '')} → {d.get('new', '')}"
+    return ""
 
 
 @click.command("demo")
@@ -210,7 +221,7 @@ def _run(where: Where, n_masters: int, n_customers: int, duration: float, fault_
                 relinked = True
             if elapsed >= duration and customers.sending.is_set():
                 customers.stop_sending()
-            phase = ("draining" if not customers.sending.is_set() else "recovered" if relinked
+            phase = ("draining" if not customers.sending.is_set() else f"{victim} relinked" if relinked
                      else f"{victim} logged out" if fault_t else "normal operation")
             if live:
                 live.update(_frame(obs, customers, phase, elapsed))
