@@ -16,6 +16,8 @@ import signal
 from actors.messages import AdminReply, AdminRequest
 from supervision.supervisor import Supervisor
 
+END_DAEMON_AFTER_S = 0.3
+
 
 class Root(Supervisor):
     def on_message(self, msg, sender):
@@ -30,6 +32,15 @@ class Root(Supervisor):
         super().on_message(msg, sender)
 
     def stop(self, reason: str = "normal") -> None:
-        super().stop(reason)
-        if reason.startswith("shutdown"):  # gave up (intensity exceeded): end the daemon
-            os.kill(os.getppid(), signal.SIGTERM)
+        if not reason.startswith("shutdown"):
+            super().stop(reason)
+            return
+        # Gave up (intensity exceeded; the tree is already stopped). End the daemon in a
+        # moment, not at once: the log record saying why must reach the logger first.
+        self.after(END_DAEMON_AFTER_S, "end-daemon")
+
+    def on_timer(self, name, payload) -> None:
+        if name == "end-daemon":
+            os.kill(os.getppid(), signal.SIGTERM)  # the Admin shuts the whole system down
+            return
+        super().on_timer(name, payload)
