@@ -116,7 +116,7 @@ def test_a_sigkilled_daemon_is_cleaned_up_by_the_next_start(daemon):
     try:
         os.kill(admin, signal.SIGKILL)
         # Every actor and thespian's logger die with it (PR_SET_PDEATHSIG), freeing the port.
-        wait_for(lambda: not any(procs.alive(p) for p in old), 1.0, "the daemon's processes to die")
+        wait_for(lambda: not any(procs.alive(p) for p in old), 2.0, "the daemon's processes to die")
         t0 = time.monotonic()
         status = daemon.cli("daemon", "status", check=False)
         assert status.returncode == 3 and time.monotonic() - t0 < 5, status.stderr
@@ -201,7 +201,7 @@ def test_stop_kills_stragglers_at_its_timeout(daemon):
         os.kill(pid, signal.SIGSTOP)
     t0 = time.monotonic()
     daemon.cli("daemon", "stop")
-    assert time.monotonic() - t0 < 2.0 + 2.0  # the timeout, plus the CLI's own start-up
+    assert time.monotonic() - t0 < 2.0 + 3.0  # the timeout, plus the CLI's own start-up on a busy machine
     assert [p for p in processes if procs.alive(p)] == []
     assert not os.path.exists(os.path.join(daemon.home, "run", "daemon.json"))
 
