@@ -40,6 +40,7 @@ log = structlog.get_logger("balancer")
 WINDOW = 64            # entries in flight per master
 IN_FLIGHT_TIMEOUT_S = 45.0
 TICK_S = 0.5
+DISPATCH_BATCH_S = 0.005
 VIEWS_TTL_S = 1.0      # conversation counts are recounted at most this often
 TRANSIENT = ("connecting", "disconnected", "replaced")
 
@@ -74,6 +75,7 @@ class Balancer(BalancerCommands, SupervisedActor):
         self.sent_log: dict[str, deque] = {}       # master → send times (throughput)
         self._views, self._views_at = None, 0.0
         self._masters_address = None
+        self._dispatched_at = 0.0
         self.on_peers(self.peers)
         self.wakeupAfter(timedelta(seconds=TICK_S), payload="tick")
 
@@ -112,7 +114,7 @@ class Balancer(BalancerCommands, SupervisedActor):
             elif msg.new == "healthy":
                 self._recovered(msg.phone)
         elif isinstance(msg, (OutboxChanged, InboundMessage)):
-            self.dispatch()
+            self.dispatch_soon()
         elif isinstance(msg, SendResult):
             self._send_result(msg)
         elif isinstance(msg, ToMaster):
@@ -150,7 +152,7 @@ class Balancer(BalancerCommands, SupervisedActor):
         for entry_id in msg.failed + msg.deferred:
             self.in_flight.pop(entry_id, None)
         if msg.sent or msg.failed:
-            self.dispatch()
+            self.dispatch_soon()
 
     def _forward(self, msg: ToMaster, sender) -> None:
         address = self.sessions.get(msg.phone)
@@ -300,8 +302,20 @@ class Balancer(BalancerCommands, SupervisedActor):
                 if m.desired == "running" and p not in self.state.down and m.health != "failed"
                 and self.device.get(p, m.device_state) in TRANSIENT}
 
+    def dispatch_soon(self) -> None:
+        """Dispatch within DISPATCH_BATCH_S: under a burst one pass over the outbox serves many
+        messages, instead of one pass per message (which falls behind and never catches up)."""
+        if self.timer_pending("dispatch-soon"):
+            return
+        since = time.monotonic() - self._dispatched_at
+        if since >= DISPATCH_BATCH_S:
+            self.dispatch()         # quiet until now: no reason to wait
+        else:
+            self.after(DISPATCH_BATCH_S - since, "dispatch-soon")
+
     def dispatch(self) -> None:
         """Hand due pending entries to masters, at most WINDOW in flight per master."""
+        self._dispatched_at = time.monotonic()
         views = self.views()
         if not any(v.healthy for v in views):
             return

@@ -124,7 +124,7 @@ class BalancerCommands:
     def on_timer(self, name, payload):
         if name.startswith("restore:"):
             self._restore_batch(name.removeprefix("restore:"))
-        elif name == "dispatch":
+        elif name in ("dispatch", "dispatch-soon"):
             self.dispatch()
 
     def status(self) -> dict:
