@@ -84,6 +84,7 @@ class Failover:
     window_s: float = 3600.0
     restore_batch: int = 50        # `failover restore`: conversations moved back per step
     restore_step_s: float = 5.0
+    grace_s: float = 2.0           # a crashed or hung master back to healthy within this keeps its conversations
 
 
 @dataclass(frozen=True)

@@ -229,7 +229,7 @@ def test_hung_master_declared_failed_by_the_ha_monitor_is_failed_over(make_daemo
     """No dead device state here: the HA monitor's HealthChanged(failed) starts the failover."""
     import signal
 
-    d = make_daemon()
+    d = make_daemon("[limits]\nenabled = false\n[failover]\ngrace_s = 0\n")
     add_masters(d, (P, "One", "primary", 0), (S, "Two", "backup", 1))
     customers = ["+447700900601", "+447700900602"]
     for c in customers:
@@ -293,3 +293,27 @@ def test_too_many_failovers_pause_automatic_failover_until_resumed(make_daemon):
     d.cli("failover", "resume", P)        # an admin acts: the failover runs now
     poll(lambda: owners(d)[customer] == S, what="failover after resume")
     assert next(m for m in d.json("failover", "status")["masters"] if m["master"] == P)["auto_failover"] == "on"
+
+
+def test_a_crashed_session_back_within_the_grace_keeps_its_conversations(make_daemon):
+    """SIGKILL: the HA monitor says failed at once, the supervisor restarts the session in
+    milliseconds, and the balancer (grace_s = 2 by default) moves nobody."""
+    import signal
+
+    d = make_daemon()
+    add_masters(d, (P, "One", "primary", 0), (S, "Two", "backup", 1))
+    customer = "+447700900701"
+    control.send("127.0.0.1", d.sim_port, customer, P, "!ping 1")
+    poll(lambda: inbox(d, customer) and owners(d).get(customer) == P, what="the customer answered by P")
+    pid = next(m["pid"] for m in d.json("masters") if m["phone"] == P)
+    os.kill(pid, signal.SIGKILL)
+    poll(lambda: any(a["kind"] == "master_failed" and a["master"] == P for a in d.json("alerts")),
+         what="P declared failed")
+    poll(lambda: next(m for m in d.json("masters") if m["phone"] == P)["health"] == "healthy",
+         what="P healthy again")
+    time.sleep(2.5)   # past the grace: a failover would have started by now
+    assert owners(d)[customer] == P
+    assert not [e for e in d.json("failover", "status")["history"] if e["kind"] == "failover"]
+    control.send("127.0.0.1", d.sim_port, customer, P, "!ping 2")
+    poll(lambda: any(m["text"] == "pong 2" and m["from"] == P for m in inbox(d, customer)),
+         what="P answers again")

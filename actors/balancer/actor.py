@@ -109,10 +109,7 @@ class Balancer(BalancerCommands, SupervisedActor):
         if isinstance(msg, DeviceStateChanged):
             self._device_changed(msg, sender)
         elif isinstance(msg, HealthChanged):
-            if msg.new == "failed":
-                self.failover(msg.phone, msg.reason or "health failed")
-            elif msg.new == "healthy":
-                self._recovered(msg.phone)
+            self._health_changed(msg)
         elif isinstance(msg, (OutboxChanged, InboundMessage)):
             self.dispatch_soon()
         elif isinstance(msg, SendResult):
@@ -128,6 +125,25 @@ class Balancer(BalancerCommands, SupervisedActor):
             self.wakeupAfter(timedelta(seconds=TICK_S), payload="tick")
         elif isinstance(msg, AdminRequest) and msg.command == "balancer.status":
             self.send(msg.reply_to or sender, AdminReply(msg.ref, True, data=self.status()))
+
+    def _health_changed(self, msg: HealthChanged) -> None:
+        grace = self.cfg.failover.grace_s
+        if msg.new == "failed":
+            if grace > 0 and self.device.get(msg.phone) not in fo.DEAD_STATES:
+                # A crash or hang its supervisor is already mending: moving every customer
+                # (for good) over a restart of milliseconds is worse than the short wait.
+                self.after(grace, f"grace:{msg.phone}", msg.reason or "health failed")
+            else:
+                self.failover(msg.phone, msg.reason or "health failed")
+        elif msg.new == "healthy":
+            self.cancel_timer(f"grace:{msg.phone}")
+            self._recovered(msg.phone)
+
+    def _grace_over(self, phone: str, reason: str) -> None:
+        with self.store.read() as txn:
+            record = masters.get(txn, phone)
+        if record is not None and record.health == "failed":
+            self.failover(phone, f"{reason} (not back within {self.cfg.failover.grace_s:g} s)")
 
     def _device_changed(self, msg: DeviceStateChanged, sender) -> None:
         if self.sessions.get(msg.phone) not in (None, sender):

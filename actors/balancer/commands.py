@@ -126,6 +126,8 @@ class BalancerCommands:
             self._restore_batch(name.removeprefix("restore:"))
         elif name in ("dispatch", "dispatch-soon"):
             self.dispatch()
+        elif name.startswith("grace:"):
+            self._grace_over(name.removeprefix("grace:"), payload)
 
     def status(self) -> dict:
         now = time.time()
