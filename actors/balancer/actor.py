@@ -78,6 +78,8 @@ class Balancer(BalancerCommands, SupervisedActor):
         self._dispatched_at = 0.0
         self.on_peers(self.peers)
         self.wakeupAfter(timedelta(seconds=TICK_S), payload="tick")
+        log.info("balancer_started", strategy=self.state.strategy, failed_over=sorted(self.state.down),
+                 limits="on" if self.limits.enabled else "off")
 
     def on_peers(self, peers):
         """A (re)started balancer, or masters supervisor, learns the running sessions from it:
