@@ -60,7 +60,7 @@ class HAMonitor(SupervisedActor):
         self.metrics_server = None   # a thread of this process; its socket ends with the process
         if self.cfg.metrics.port:
             from actors.health.prom import serve
-            self.metrics_server = serve(self, self.cfg.daemon.bind, self.cfg.metrics.port)
+            self.metrics_server = serve(self, self.ctx.bind, self.cfg.metrics.port)
         self.after(self.tick_s, "tick")
         log.info("ha_monitor_started", masters=sorted(self.book.trackers), tick_s=self.tick_s,
                  metrics_port=self.cfg.metrics.port or None)

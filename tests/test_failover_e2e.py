@@ -288,8 +288,8 @@ def test_too_many_failovers_pause_automatic_failover_until_resumed(make_daemon):
     poll(lambda: next(m for m in d.json("failover", "status")["masters"] if m["master"] == P)
          ["auto_failover"] == "paused", what="automatic failover paused")
     assert owners(d)[customer] == P
-    poll(lambda: [a for a in d.json("alerts") if a["master"] == P and a["kind"] == "failover_failed"
-                  and "paused" in a["text"]], what="alert: automatic failover paused")
+    poll(lambda: [a for a in d.json("alerts") if a["master"] == P and a["kind"] == "failover_paused"
+                  and "resume" in a["text"]], what="alert: automatic failover paused")
     d.cli("failover", "resume", P)        # an admin acts: the failover runs now
     poll(lambda: owners(d)[customer] == S, what="failover after resume")
     assert next(m for m in d.json("failover", "status")["masters"] if m["master"] == P)["auto_failover"] == "on"

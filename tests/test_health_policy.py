@@ -143,7 +143,8 @@ def test_transitions_chain_and_follow_the_rules(steps, since):
 def test_alert_levels_and_kinds_are_the_architectures():
     by_level = {level: {k for k, v in KINDS.items() if v == level} for level in LEVELS}
     assert by_level == {
-        "critical": {"master_failed", "failover_started", "failover_failed", "all_masters_down", "queue_critical"},
+        "critical": {"master_failed", "failover_started", "failover_failed", "failover_paused",
+                     "all_masters_down", "queue_critical"},
         "warning": {"master_degraded", "queue_warning", "load_imbalance", "uptime_low"},
         "info": {"master_recovered", "failover_completed", "rebalance"},
     }

@@ -216,8 +216,7 @@ class Balancer(BalancerCommands, SupervisedActor):
             if decision.reason == "paused" and phone not in self.state.down:
                 self.state.down.add(phone)
                 self._save(lambda txn: masters.update(txn, phone, failover_paused=True))
-                # the HA monitor knows no "failover_paused" kind: this failover did not happen
-                self._alert("critical", "failover_failed", phone,
+                self._alert("critical", "failover_paused", phone,
                             f"automatic failover of {phone} is paused after {self.cfg.failover.max_per_window} "
                             f"failovers in {self.cfg.failover.window_s:g} s: whitecaves failover resume {phone}")
             elif decision.reason == "running":

@@ -15,6 +15,7 @@ KINDS: dict[str, str] = {
     "master_failed": CRITICAL,
     "failover_started": CRITICAL,
     "failover_failed": CRITICAL,
+    "failover_paused": CRITICAL,    # too many failovers of one master: an admin must resume it
     "all_masters_down": CRITICAL,
     "queue_critical": CRITICAL,
     "master_degraded": WARNING,
