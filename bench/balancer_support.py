@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -14,6 +13,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from runtime import procs  # noqa: E402
+from runtime.ports import free_port  # noqa: E402
 
 CONFIG = """
 [limits]
@@ -23,20 +23,6 @@ level = "warning"
 """
 
 
-def free_port_pair() -> int:
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port pair")
-
-
 class BenchDaemon:
     """A daemon with a temporary home; `close()` stops it and kills anything left, by pid."""
 
@@ -44,7 +30,7 @@ class BenchDaemon:
         self.home = tempfile.mkdtemp(prefix=prefix)
         with open(os.path.join(self.home, "config.toml"), "w") as f:
             f.write(config)
-        self.port = free_port_pair()
+        self.port = free_port()
         self.sim_port = self.port + 1
         self.env = dict(os.environ, WHITECAVES_HOME=self.home, WHITECAVES_PORT=str(self.port))
 

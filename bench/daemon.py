@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,34 +27,11 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from common import summary_ms, write_json  # noqa: E402
 from runtime import procs  # noqa: E402
+from runtime.ports import free_port  # noqa: E402
 
 TARGETS_S = {"start": 1.0, "status_p99": 0.3, "stop": 2.0}
-
-
-def free_port() -> int:
-    for port in range(21900, 21990, 2):  # this bench's corner of the foundation's range
-        ok = True
-        for p in (port, port + 1):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-        if ok:
-            return port
-    raise RuntimeError("no free port pair in 21900-21990")
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def summary_ms(samples: list[float]) -> dict:
-    ms = [s * 1000 for s in samples]
-    return {"n": len(ms), "p50": round(percentile(ms, 50), 1), "p99": round(percentile(ms, 99), 1),
-            "min": round(min(ms), 1), "max": round(max(ms), 1), "mean": round(statistics.fmean(ms), 1)}
 
 
 def timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess]:
@@ -131,11 +105,11 @@ def main() -> int:
         "transport": "sim",
         "bytecode_cached": True,
         "daemon_processes": processes,
-        "start_ms": summary_ms(starts),
-        "status_ms": summary_ms(statuses),
-        "stop_ms": summary_ms(stops),
-        "status_in_process_ms": summary_ms(in_process),
-        "baseline_import_cli_ms": summary_ms(imports),
+        "start_ms": summary_ms(starts, 1),
+        "status_ms": summary_ms(statuses, 1),
+        "stop_ms": summary_ms(stops, 1),
+        "status_in_process_ms": summary_ms(in_process, 1),
+        "baseline_import_cli_ms": summary_ms(imports, 1),
         "targets_ms": {k: v * 1000 for k, v in TARGETS_S.items()},
     }
     result["meets_targets"] = {
@@ -143,10 +117,7 @@ def main() -> int:
         "status_p99": result["status_ms"]["p99"] < TARGETS_S["status_p99"] * 1000,
         "stop": result["stop_ms"]["max"] < TARGETS_S["stop"] * 1000,
     }
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=2)
-        f.write("\n")
+    write_json(args.out, result, newline=True)
 
     print(f"daemon ({processes} processes with --transport sim), whole CLI processes, load {result['host']['load_1m']}:")
     for key, label in (("start_ms", "start"), ("status_ms", "status"), ("stop_ms", "stop"),

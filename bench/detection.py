@@ -22,13 +22,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import random
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,32 +36,15 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT]
 
+from common import percentile, write_json  # noqa: E402
 from runtime import procs  # noqa: E402
+from runtime.ports import free_port  # noqa: E402
 from storage import Store, events, masters  # noqa: E402
 from transports.sim.control import ControlClient  # noqa: E402
 
 A, B = "+971505760056", "+971553633595"
 TARGET_FAST_MS = 100.0
 TARGET_HANG_HEARTBEATS = 3.5
-
-
-def free_port() -> int:
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))   # the sim listens on port + 1
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port pair")
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 def summary(samples_s: list[float], heartbeat_s: float) -> dict:
@@ -195,9 +176,7 @@ def main() -> None:
            "cpus": os.cpu_count(), "samples": args.samples, "results_by_heartbeat_s": results,
            "targets": {"sigkill_logout_p99_ms": TARGET_FAST_MS, "hang_p99_heartbeats": TARGET_HANG_HEARTBEATS},
            "checks": checks, "duration_s": round(time.monotonic() - started, 1)}
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(doc, f, indent=2)
+    write_json(args.out, doc)
     print(json.dumps(checks, indent=2))
     print(f"written {args.out} in {doc['duration_s']} s")
 

@@ -16,14 +16,13 @@ Target: reowned_s < 1 s at 10,000.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from balancer_support import ROOT, BenchDaemon  # noqa: E402
+from common import host_info, write_json  # noqa: E402
 
 from storage import Store, conversations, events  # noqa: E402
 from transports.sim.control import ControlClient  # noqa: E402
@@ -95,12 +94,9 @@ def main() -> None:
               f"left with the failed master {r['left_with_failed']}")
     result = {"bench": "failover", "what": "sim logout of the primary -> conversations re-owned by the backup",
               "target": "reowned_s < 1 at 10000", "levels": rows,
-              "host": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                       "machine": platform.machine()},
+              "host": host_info(),
               "wall_s": round(time.monotonic() - started, 1)}
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=2)
+    write_json(args.out, result)
     print(f"wrote {args.out} ({result['wall_s']} s)")
 
 

@@ -13,18 +13,18 @@ Targets: >= 1,000 msg/s and >= 30 % of the raw rate.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from balancer_support import ROOT, BenchDaemon, free_port_pair  # noqa: E402
+from balancer_support import ROOT, BenchDaemon  # noqa: E402
+from common import host_info, write_json  # noqa: E402
 
 from runtime import procs  # noqa: E402
+from runtime.ports import free_port  # noqa: E402
 from transports.sim.control import ControlClient  # noqa: E402
 
 MASTERS = [("+971505760056", "One", "primary"), ("+971553633595", "Two", "primary"),
@@ -38,7 +38,7 @@ def raw_rate(n: int, window: int = 64) -> float:
     home = tempfile.mkdtemp(prefix="wc-bench-raw-")
     asys = None
     try:
-        asys = system.start(home, free_port_pair())
+        asys = system.start(home, free_port())
         sink, driver = asys.createActor(Sink), asys.createActor(Driver)
         asys.ask(driver, Run(sink, 500, window), 30)      # warm-up: connections
         done = asys.ask(driver, Run(sink, n, window), 60)
@@ -101,12 +101,9 @@ def main() -> None:
     result = {"bench": "outbox", "what": "campaign of N contacts through the durable outbox, 3 sim masters, "
               "rate limits off", "raw_thespian_msg_per_s": round(raw, 1), "delivered": out,
               "ratio_of_raw": round(ratio, 3), "targets": {"msg_per_s": 1000, "ratio_of_raw": 0.30},
-              "host": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                       "machine": platform.machine()},
+              "host": host_info(),
               "wall_s": round(time.monotonic() - started, 1)}
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=2)
+    write_json(args.out, result)
     print(f"wrote {args.out} ({result['wall_s']} s)")
 
 

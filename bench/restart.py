@@ -15,14 +15,10 @@ removes both at the end, also after an error.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import platform
 import shutil
 import signal
-import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -33,30 +29,14 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 from thespian.actors import ActorExitRequest  # noqa: E402
 
 from actors import system  # noqa: E402
+from common import summary_ms, write_json  # noqa: E402
+from runtime.ports import free_port  # noqa: E402
 from supervision.spec import Backoff, ChildSpec, SupervisorArgs, SupervisorFlags  # noqa: E402
 from supervision_actors import (Echo, Ping, Pong, Worker, actor_path, ask, kill_seen_processes,  # noqa: E402
                                 start_root, statuses, wait_until)
 
 TARGET_P99_MS = 100.0
 BACKOFF = Backoff(min_s=0.05, max_s=0.2, jitter=0.2, reset_after_s=0.2)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(samples: list[float], p: float) -> float:
-    """Nearest-rank percentile (with 50 samples, p99 is the maximum)."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def summary_ms(samples: list[float]) -> dict:
-    ms = [s * 1000 for s in samples]
-    return {"n": len(ms), "p50": percentile(ms, 50), "p99": percentile(ms, 99), "min": min(ms), "max": max(ms),
-            "mean": statistics.fmean(ms)}
 
 
 def measure_restarts(asys, root, kills: int) -> tuple[list[float], list[float]]:
@@ -99,7 +79,7 @@ def run(kills: int) -> dict:
     home = tempfile.mkdtemp(prefix="whitecaves-restart-bench-")
     asys = None
     try:
-        asys = system.start(home, free_port())
+        asys = system.start(home, free_port(1))
         args = SupervisorArgs(SupervisorFlags("one_for_one", intensity=10 * kills, period_s=1.0),
                               [ChildSpec("echo", actor_path(Worker), {}, backoff=BACKOFF)])
         root = start_root(asys, args)
@@ -151,9 +131,7 @@ def main() -> None:
     opts = parser.parse_args()
     result = run(opts.kills)
     print(table(result))
-    os.makedirs(os.path.dirname(opts.out), exist_ok=True)
-    with open(opts.out, "w") as f:
-        json.dump(result, f, indent=2)
+    write_json(opts.out, result)
     print(f"\nwritten to {opts.out}")
 
 

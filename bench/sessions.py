@@ -21,12 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
-import platform
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,44 +32,21 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
+from common import host_info, summary_ms, write_json  # noqa: E402
 from runtime import procs  # noqa: E402
+from runtime.ports import free_port  # noqa: E402
 from transports.sim.control import ControlClient  # noqa: E402
 
 MASTERS = ["+971505760056", "+971553633595", "+971526113301"]
 RATES = [10, 100, 500]
+# rounded to 0.01 ms, in this order
+SUMMARY = {"ndigits": 2, "fields": ("p50", "p99", "mean", "max")}
 CONFIG = """
 [limits]
 enabled = false
 [logging]
 level = "warning"
 """
-
-
-def free_port_pair() -> int:
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free port pair")
-
-
-def percentile(samples: list[float], p: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def summary_ms(samples: list[float]) -> dict:
-    if not samples:
-        return {"n": 0}
-    ms = [s * 1000 for s in samples]
-    return {"n": len(ms), "p50": round(percentile(ms, 50), 2), "p99": round(percentile(ms, 99), 2),
-            "mean": round(statistics.fmean(ms), 2), "max": round(max(ms), 2)}
 
 
 class Daemon:
@@ -135,7 +108,7 @@ def bare_ask_round_trip(count: int) -> dict:
     home = tempfile.mkdtemp(prefix="wc-bench-bare-")
     asys = None
     try:
-        asys = system.start(home, free_port_pair())
+        asys = system.start(home, free_port())
         addr = asys.createActor(Echo)
         samples = []
         for i in range(count + 20):
@@ -145,7 +118,7 @@ def bare_ask_round_trip(count: int) -> dict:
             assert isinstance(reply, Pong) and reply.ref == i, reply
             if i >= 20:   # the first ones pay for connections
                 samples.append(dt)
-        return summary_ms(samples)
+        return summary_ms(samples, **SUMMARY)
     finally:
         if asys is not None:
             try:
@@ -196,7 +169,7 @@ def run_rate(sim: ControlClient, rate: int, seconds: float, prefix: str) -> dict
     latencies = [first_pong[c] - sent[c] for c in first_pong]
     missing = len(waiting)
     return {"rate_target": rate, "messages": n, "rate_achieved": round(n / send_s, 1),
-            "latency_ms": summary_ms(latencies), "to_ack_ms": summary_ms(to_ack),
+            "latency_ms": summary_ms(latencies, **SUMMARY), "to_ack_ms": summary_ms(to_ack, **SUMMARY),
             "missing": missing, "duplicates": extra}
 
 
@@ -213,7 +186,7 @@ def main() -> None:
     home = tempfile.mkdtemp(prefix="wc-bench-sessions-")
     with open(os.path.join(home, "config.toml"), "w") as f:
         f.write(CONFIG)
-    d = Daemon(home, free_port_pair())
+    d = Daemon(home, free_port())
     sim = ControlClient("127.0.0.1", d.port + 1)
     try:
         d.cli("daemon", "start", "--transport", "sim")
@@ -273,13 +246,10 @@ def main() -> None:
         "session_memory": memory,
         "daemon_memory": daemon_total,
         "seconds_per_rate": args.seconds,
-        "host": {"python": platform.python_version(), "cpus": os.cpu_count(),
-                 "machine": platform.machine()},
+        "host": host_info(),
         "wall_s": round(time.monotonic() - started, 1),
     }
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(result, f, indent=2)
+    write_json(args.out, result)
     print(f"wrote {args.out} ({result['wall_s']} s)")
 
 

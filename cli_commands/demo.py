@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from cli_commands.common import handle_errors
 from runtime import demo as scenario
 from runtime import lifecycle, procs
 from runtime.daemon import DaemonError, Where, read_pid_file, request
+from runtime.ports import NoFreePort, free_port
 
 DEMO_CONFIG = """\
 # Written by `whitecaves demo`: quick timings so a minute shows everything.
@@ -39,21 +39,6 @@ retry_max_s = 5.0
 """
 ADMIN = "+971500000999"
 NAMES = ("Sales", "Rentals", "Leasing", "Offplan", "Commercial", "Holiday")
-
-
-def _free_port() -> int:
-    """A port p with p and p+1 (the sim) free on loopback."""
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-    raise DaemonError("no free port pair found on 127.0.0.1")
 
 
 def _wait(what: str, check, timeout: float, every: float = 0.1):
@@ -159,7 +144,10 @@ def demo(n_masters, n_customers, duration, fault_after, as_json, home, port):
     if not os.path.exists(config_path):
         with open(config_path, "w") as f:
             f.write(DEMO_CONFIG)
-    where = Where(home=home, port=port or _free_port())
+    try:
+        where = Where(home=home, port=port or free_port())
+    except NoFreePort as e:
+        raise DaemonError(str(e)) from None
     say = (lambda *a: None) if as_json else (lambda msg: click.echo(msg, err=True))
     say(f"demo: daemon on the simulated network, home {home}, port {where.port}")
     lifecycle.start(where, transport="sim")

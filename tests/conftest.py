@@ -7,7 +7,6 @@ ports, and on teardown everything marked with that home is killed by pid
 from __future__ import annotations
 
 import os
-import socket
 import sys
 
 import pytest
@@ -17,27 +16,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from runtime import procs  # noqa: E402
-
-
-def free_port(span: int = 2) -> int:
-    """A port p such that p .. p+span-1 are all free on loopback right now."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + span > 65535:
-            continue
-        ok = True
-        for p in range(port + 1, port + span):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return port
-    raise RuntimeError("no free port range found")
+from runtime.ports import free_port  # noqa: E402  (tests import free_port from conftest)
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
-"""Helpers for the end-to-end daemon tests: the system's socket table, polling."""
+"""Helpers for the end-to-end daemon tests: the system's socket table, polling, starting a
+daemon, reading its masters."""
 from __future__ import annotations
 
 import os
 import socket
 import struct
+import subprocess
+import sys
 import time
 
 LISTEN = "0A"
@@ -56,13 +59,38 @@ def listening_sockets(pids: list[int]) -> list[tuple[int, str, int]]:
     return sorted(set(out))
 
 
-def wait_for(predicate, timeout: float, what: str, pause: float = 0.05):
-    """Poll until predicate() returns something truthy; fail naming `what` at the deadline."""
+def poll(what: str, fn, timeout: float = 15.0, every: float = 0.1):
+    """Call fn() every `every` s until it returns something truthy, and return that;
+    fail naming `what` (and fn's last value) once `timeout` s have passed."""
     deadline = time.monotonic() + timeout
     while True:
-        value = predicate()
-        if value:
-            return value
+        last = fn()
+        if last:
+            return last
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-        time.sleep(pause)
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
+        time.sleep(every)
+
+
+def wait_for(predicate, timeout: float, what: str, pause: float = 0.05):
+    """poll() with test_daemon's argument order."""
+    return poll(what, predicate, timeout, pause)
+
+
+def master_row(d, phone: str) -> dict:
+    """The `masters --json` row of `phone` (StopIteration if it is not a master)."""
+    return next(r for r in d.json("masters") if r["phone"] == phone)
+
+
+def start_daemon(d) -> None:
+    """`daemon start --transport sim` for the conftest Daemon `d`, its output in a file: the
+    daemon's processes inherit the CLI's stdout, so with a pipe (Daemon.start's
+    capture_output) the call would wait for them to end."""
+    from conftest import ROOT
+
+    out = os.path.join(d.home, "daemon-start.out")
+    with open(out, "a") as f:
+        r = subprocess.run([sys.executable, "-m", "cli", "daemon", "start", "--transport", "sim"],
+                           stdin=subprocess.DEVNULL, stdout=f, stderr=f, timeout=60, cwd=ROOT,
+                           env=dict(os.environ, WHITECAVES_HOME=d.home, WHITECAVES_PORT=str(d.port)))
+    assert r.returncode == 0, open(out).read()

@@ -14,6 +14,7 @@ from typing import Any
 
 from thespian.actors import Actor
 
+from daemon_support import poll
 from supervision.actor import SupervisedActor
 from supervision.supervisor import Supervisor
 
@@ -210,14 +211,7 @@ def kill_seen_processes() -> None:
 
 def wait_until(predicate, timeout: float = 5.0, pause: float = 0.005):
     """Poll `predicate` until it returns something truthy; return it (AssertionError at the timeout)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(pause)
+    return poll("the condition", predicate, timeout, pause)
 
 
 def running_with_new_pid(asys, sup, child_id: str, old_pid: int):

@@ -5,25 +5,19 @@ admin vs a stranger), plus the admin CLI's --json shape.
 """
 from __future__ import annotations
 
+import functools
 import json
-import time
 
 import pytest
 
 from actors.chat.registry import DENIED
+from daemon_support import master_row, poll
 
 MASTER, OTHER = "+971505760056", "+971553633595"
 ADMIN, STRANGER = "+971500000001", "+447700900123"
 
 
-def wait_for(what, fn, timeout=20.0, every=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what}")
+wait_for = functools.partial(poll, timeout=20.0)
 
 
 def inbox(d, customer):
@@ -85,7 +79,7 @@ def test_admin_commands_answer_and_wrong_arguments_get_usage(chat):
     assert {first.split(":")[0].split("…")[0], second.split(":")[0].split("…")[0]} == {
         f"Relinking {OTHER}"}
     wait_for("the relinked master connected",
-             lambda: next(m for m in chat.json("masters") if m["phone"] == OTHER)["device_state"] == "connected")
+             lambda: master_row(chat, OTHER)["device_state"] == "connected")
 
 
 def test_forwarded_admin_commands_answer_over_whatsapp(chat):

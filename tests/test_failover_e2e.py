@@ -6,13 +6,12 @@ hand-over note go to the secondary); recovery; a cascade down to the third
 master; all down (held, nothing lost, delivered once one returns).
 """
 import os
-import subprocess
-import sys
 import time
 
 import pytest
 
-from conftest import FAST_CONFIG, ROOT, Daemon
+import daemon_support
+from conftest import FAST_CONFIG, Daemon
 from runtime import procs
 from transports.sim import control
 
@@ -20,14 +19,8 @@ P, S, T = "+971505760056", "+971553633595", "+971507777777"
 
 
 def poll(fn, timeout=20.0, every=0.1, what="condition"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+    """daemon_support.poll with this module's argument order."""
+    return daemon_support.poll(what, fn, timeout, every)
 
 
 @pytest.fixture
@@ -40,12 +33,7 @@ def make_daemon(home, port):
         with open(os.path.join(home, "config.toml"), "w") as f:
             f.write(FAST_CONFIG.replace("[limits]\nenabled = false\n", extra or "[limits]\nenabled = false\n"))
         d = Daemon(home, port)
-        # Output to a file, not a pipe: the daemon's processes must not hold the test's pipe.
-        with open(os.path.join(home, "start.out"), "w") as out:
-            r = subprocess.run([sys.executable, "-m", "cli", "daemon", "start", "--transport", "sim"],
-                               stdout=out, stderr=subprocess.STDOUT, timeout=60, cwd=ROOT,
-                               env=dict(os.environ, WHITECAVES_HOME=home, WHITECAVES_PORT=str(port)))
-        assert r.returncode == 0, open(os.path.join(home, "start.out")).read()
+        daemon_support.start_daemon(d)
         started.append(d)
         return d
     yield make

@@ -9,18 +9,18 @@ timestamps in LMDB, not from polling the CLI.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import FAST_CONFIG, ROOT, Daemon, free_port
+from conftest import FAST_CONFIG, Daemon, free_port
+from daemon_support import master_row as row, poll, start_daemon
 from runtime import procs
 from storage import Store, events
 from transports.sim.control import ControlClient
@@ -31,15 +31,7 @@ HEARTBEAT_S = 0.2
 MARGIN_S = 1.0     # scheduling slack on a shared, loaded machine
 
 
-def wait_for(what: str, fn, timeout: float = 15.0, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
+wait_for = functools.partial(poll, every=0.05)   # this module polls every 50 ms
 
 
 @pytest.fixture(scope="module")
@@ -52,12 +44,7 @@ def hd(tmp_path_factory):
         f.write(FAST_CONFIG + f"[metrics]\nport = {metrics_port}\n")
     d = Daemon(home, port)
     d.metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-    out = os.path.join(home, "daemon-start.out")
-    with open(out, "a") as f:   # a file, not a pipe: the daemon's processes inherit it
-        r = subprocess.run([sys.executable, "-m", "cli", "daemon", "start", "--transport", "sim"],
-                           stdin=subprocess.DEVNULL, stdout=f, stderr=f, timeout=60, cwd=ROOT,
-                           env=dict(os.environ, WHITECAVES_HOME=home, WHITECAVES_PORT=str(port)))
-    assert r.returncode == 0, open(out).read()
+    start_daemon(d)
     d.sim = ControlClient("127.0.0.1", d.sim_port)
     try:
         for phone, name in ((A, "Sales"), (B, "Support")):
@@ -72,10 +59,6 @@ def hd(tmp_path_factory):
             d.stop()
         finally:
             procs.kill_all(procs.processes_of(home))
-
-
-def row(d, phone: str) -> dict:
-    return next(r for r in d.json("masters") if r["phone"] == phone)
 
 
 def both_healthy(d):

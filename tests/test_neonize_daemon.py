@@ -7,12 +7,14 @@ session processes do, after thespian forked them.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
 from datetime import datetime
 
 from conftest import Daemon
+from daemon_support import master_row as row, poll
 from neonize_support import make_linked_store
 from runtime import procs
 from storage import Store, masters
@@ -38,18 +40,7 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(what, check, timeout: float = 20.0, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(every)
-
-
-def row(d: Daemon, phone: str) -> dict:
-    return next(r for r in d.json("masters") if r["phone"] == phone)
+wait_for = functools.partial(poll, timeout=20.0, every=0.2)
 
 
 def reconnect_times(home: str, phone: str) -> list[float]:

@@ -15,14 +15,13 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from conftest import FAST_CONFIG, ROOT, Daemon
+from conftest import FAST_CONFIG, Daemon
+from daemon_support import master_row as master, poll as wait_for, start_daemon
 from runtime import procs
 from transports.sim.control import ControlClient
 
@@ -31,23 +30,12 @@ M1, M2 = "+971505760056", "+971553633595"
 SESSION_CONFIG = FAST_CONFIG + "[sim]\nkeepalive_s = 0.5\n"
 
 
-def start(d: Daemon) -> None:
-    """`daemon start` with its output in a file: the daemon's processes inherit the CLI's
-    stdout, so with a pipe (Daemon.start's capture_output) the call waits for them to end."""
-    out = os.path.join(d.home, "daemon-start.out")
-    with open(out, "a") as f:
-        r = subprocess.run([sys.executable, "-m", "cli", "daemon", "start", "--transport", "sim"],
-                           stdin=subprocess.DEVNULL, stdout=f, stderr=f, timeout=60, cwd=ROOT,
-                           env=dict(os.environ, WHITECAVES_HOME=d.home, WHITECAVES_PORT=str(d.port)))
-    assert r.returncode == 0, open(out).read()
-
-
 @pytest.fixture
 def sim_daemon(home, port):
     with open(os.path.join(home, "config.toml"), "w") as f:
         f.write(SESSION_CONFIG)
     d = Daemon(home, port)
-    start(d)
+    start_daemon(d)
     d.sim = ControlClient("127.0.0.1", d.sim_port)
     try:
         yield d
@@ -57,22 +45,6 @@ def sim_daemon(home, port):
             d.stop()
         finally:
             procs.kill_all(procs.processes_of(home))
-
-
-def wait_for(what: str, fn, timeout: float = 15.0, every: float = 0.1):
-    """Poll fn() until it returns something truthy; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what} (last: {last!r})")
-
-
-def master(d: Daemon, phone: str) -> dict:
-    return next(r for r in d.json("masters") if r["phone"] == phone)
 
 
 def state_is(d: Daemon, phone: str, *states: str):
@@ -238,7 +210,7 @@ def test_sigkill_under_inbound_load_then_daemon_restart(sim_daemon):
     assert master(d, M2)["pid"] is None
     old_pid = master(d, M1)["pid"]
     d.stop()
-    start(d)
+    start_daemon(d)
     d.sim.close()   # its connection went with the old sim; the next call opens a new one
     row = wait_for("M1 connected again", lambda: state_is(d, M1, "connected"))
     assert row["pid"] and row["pid"] != old_pid
