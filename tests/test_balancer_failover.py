@@ -177,6 +177,14 @@ def test_a_master_at_its_rate_limit_is_skipped_not_overrun():
     assert plan.per_master == {} and plan.held == 2
 
 
+def test_an_alert_does_not_wait_for_an_owner_that_is_down():
+    """A reply waits for its reconnecting owner; an alert (maybe about that owner) goes now."""
+    entries = [E(1, "+441", master=P), E(2, "+441", kind="alert", master=P)]
+    plan = plan_dispatch(entries, views(S), lambda c: P, hold={P}, in_flight={}, window=10,
+                         limiters={}, strategy="round-robin", rr=RoundRobinState(), now=0.0)
+    assert plan.per_master == {S: [2]} and plan.held == 1
+
+
 def test_a_plan_held_by_a_gap_says_when_the_gap_ends():
     """The balancer wakes at `next_in`: a master paced at one send per 0.2 s sends
     five a second, not one per 0.5 s tick."""

@@ -76,6 +76,7 @@ class Balancer(BalancerCommands, SupervisedActor):
         self._views, self._views_at = None, 0.0
         self._masters_address = None
         self._dispatched_at = 0.0
+        self.in_grace: set[str] = set()            # failed, but may be back within [failover] grace_s
         self.on_peers(self.peers)
         self.wakeupAfter(timedelta(seconds=TICK_S), payload="tick")
         log.info("balancer_started", strategy=self.state.strategy, failed_over=sorted(self.state.down),
@@ -129,19 +130,25 @@ class Balancer(BalancerCommands, SupervisedActor):
             self.send(msg.reply_to or sender, AdminReply(msg.ref, True, data=self.status()))
 
     def _health_changed(self, msg: HealthChanged) -> None:
+        self._views = None   # health decides who is usable: never route on a stale view
         grace = self.cfg.failover.grace_s
         if msg.new == "failed":
             if grace > 0 and self.device.get(msg.phone) not in fo.DEAD_STATES:
                 # A crash or hang its supervisor is already mending: moving every customer
                 # (for good) over a restart of milliseconds is worse than the short wait.
+                # Meanwhile its customers' messages wait for it (hold).
+                self.in_grace.add(msg.phone)
                 self.after(grace, f"grace:{msg.phone}", msg.reason or "health failed")
             else:
                 self.failover(msg.phone, msg.reason or "health failed")
         elif msg.new == "healthy":
+            self.in_grace.discard(msg.phone)
             self.cancel_timer(f"grace:{msg.phone}")
             self._recovered(msg.phone)
+        self.dispatch_soon()
 
     def _grace_over(self, phone: str, reason: str) -> None:
+        self.in_grace.discard(phone)
         with self.store.read() as txn:
             record = masters.get(txn, phone)
         if record is not None and record.health == "failed":
@@ -316,8 +323,9 @@ class Balancer(BalancerCommands, SupervisedActor):
     def _hold(self) -> set[str]:
         """Owners worth waiting for: running, not failed over, only reconnecting."""
         return {p for p, m in self._records.items()
-                if m.desired == "running" and p not in self.state.down and m.health != "failed"
-                and self.device.get(p, m.device_state) in TRANSIENT}
+                if m.desired == "running" and p not in self.state.down
+                and (p in self.in_grace
+                     or m.health != "failed" and self.device.get(p, m.device_state) in TRANSIENT)}
 
     def dispatch_soon(self) -> None:
         """Dispatch within DISPATCH_BATCH_S: under a burst one pass over the outbox serves many

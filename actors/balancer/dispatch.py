@@ -5,7 +5,8 @@ Rules, per entry, oldest first:
 - an owner (the entry's master, else the conversation's): the owner while it
   is usable; while it is only reconnecting (`hold`) the entry waits for it,
   because a customer should keep hearing from the same number; an owner that
-  is down, stopped or gone no longer holds it, and a master is picked.
+  is down, stopped or gone no longer holds it, and a master is picked. An
+  alert never waits for its owner: it may be about that very master.
 - no owner (a first message, a campaign): a pick by strategy among usable
   masters whose rate limiter lets this entry go now; masters that recovered
   from a failover (`recovering`) take new conversations first.
@@ -74,7 +75,8 @@ def plan_dispatch(entries, views: list[MasterView], owner_of: Callable[[str], st
             target = entry.via if can_take(entry.via, entry) else None
         else:
             owner = entry.master or owner_of(entry.to) or fresh.get(entry.to)
-            if owner is not None and (owner in usable or owner in hold):
+            # An alert never waits for a master that is down: it may be the one it is about.
+            if owner is not None and (owner in usable or owner in hold and entry.kind != "alert"):
                 target = owner if can_take(owner, entry) else None
             else:
                 target = _pick_new(entry, views, usable, can_take, strategy, rr, recovering)
