@@ -233,7 +233,7 @@ def _run(where: Where, n_masters: int, n_customers: int, duration: float, fault_
 
 def _print_summary(s: dict) -> None:
     from cli_commands.common import table
-    table("demo summary", ["sent", "answered", "lost", "duplicated", "failover ms", "notes and alerts"],
+    table("demo summary", ["sent", "answered", "lost", "duplicated", "failover ms", "other messages (hand-over notes)"],
           [[s["sent"], s["answered"], s["lost"], s["duplicated"],
             "-" if s["failover_ms"] is None else s["failover_ms"], s["other_messages"]]])
     click.echo("nothing lost" if s["lost"] == 0 else f"{s['lost']} customer messages went unanswered")
