@@ -20,7 +20,8 @@ def master():
 @master.command("add")
 @click.argument("phone", callback=phone_arg)
 @click.option("--name", required=True, help="A name people recognise, e.g. 'Sales Dubai'.")
-@click.option("--role", type=click.Choice(["primary", "backup"]), default="primary", show_default=True)
+@click.option("--role", type=click.Choice(["primary", "backup"]), default="primary", show_default=True,
+              help="Primaries take new conversations first; backups take over when they fail.")
 @click.option("--priority", type=int, default=0, show_default=True, help="Lower goes first.")
 @click.option("--weight", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
               help="Share of new traffic relative to the others.")
