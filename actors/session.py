@@ -77,6 +77,10 @@ class MasterSession(SupervisedActor):
         self._set_state(self._resume_state(), "session started", announce=True)
         if self.state == "connecting":
             self.transport.connect()
+        elif self.state == "replaced":
+            # Restarted while waiting for its one careful retry: it still gets it (once).
+            self.replace_retry_used = True
+            self._after("reconnect", self.cfg.session.replaced_wait_s)
         self._heartbeat()
         log.info("session_started", state=self.state)
 

@@ -151,4 +151,13 @@ def test_logged_out_stays_dead_and_a_relink_pairs_a_new_device(N, go, session):
     assert s.state == "pairing" and s.pairing_file() == "qr 2@new"
 
 
+def test_a_session_restarted_while_replaced_still_makes_its_one_retry(go, session):
+    s = session(device_state="replaced")    # it crashed while waiting for its retry
+    assert s.state == "replaced"
+    assert s.pending("reconnect") == [s.cfg.session.replaced_wait_s]
+    s.fire("reconnect")
+    assert s.state == "connecting"
+    go.wait_connection(1)                   # the retry reached WhatsApp (here: FakeGo)
+
+
 collect_where_runnable(globals())
