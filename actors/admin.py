@@ -53,6 +53,8 @@ class AdminGateway(SupervisedActor):
             self._request(msg, msg.reply_to or sender)
         elif isinstance(msg, WakeupMessage) and isinstance(msg.payload, str):
             self._answered(msg.payload, None)
+        elif isinstance(msg, WakeupMessage) and isinstance(msg.payload, Poll):
+            self._poll(msg.payload)
         elif getattr(msg, "ref", None) in self.waiting:
             self._answered(msg.ref, msg)
 
@@ -72,12 +74,32 @@ class AdminGateway(SupervisedActor):
         except TypeError as e:  # wrong arguments from a caller: a usage error, not a crash
             self._reply(msg, reply_to, AdminReply(msg.ref, False, error=f"{msg.command}: {e}", code=2))
             return
+        self._done_or_wait(msg, reply_to, data)
+
+    def _done_or_wait(self, request: AdminRequest, reply_to, data) -> None:
+        """Reply with `data`, or wait for what it says it waits for (Pending, Poll)."""
         if isinstance(data, Pending):
-            self.waiting[data.ref] = (reply_to, msg, data.then)
+            self.waiting[data.ref] = (reply_to, request, data.then)
             self.send(data.target, data.msg)
             self.wakeupAfter(timedelta(seconds=data.timeout), payload=data.ref)
+        elif isinstance(data, Poll):
+            data.request, data.reply_to = request, reply_to
+            data.deadline = time.monotonic() + data.timeout
+            self.wakeupAfter(timedelta(seconds=data.every), payload=data)
         else:
-            self._reply(msg, reply_to, AdminReply(msg.ref, True, data=data))
+            self._reply(request, reply_to, AdminReply(request.ref, True, data=data))
+
+    def _poll(self, poll: "Poll") -> None:
+        try:
+            result = poll.check()
+            if result is None and time.monotonic() < poll.deadline:
+                self.wakeupAfter(timedelta(seconds=poll.every), payload=poll)
+                return
+            data = poll.then(result)
+        except CommandError as e:
+            self._reply(poll.request, poll.reply_to, AdminReply(poll.request.ref, False, error=str(e), code=e.code))
+            return
+        self._reply(poll.request, poll.reply_to, AdminReply(poll.request.ref, True, data=data))
 
     def _answered(self, ref: str, answer) -> None:
         entry = self.waiting.pop(ref, None)
@@ -89,7 +111,7 @@ class AdminGateway(SupervisedActor):
         except CommandError as e:
             self._reply(request, reply_to, AdminReply(request.ref, False, error=str(e), code=e.code))
             return
-        self._reply(request, reply_to, AdminReply(request.ref, True, data=data))
+        self._done_or_wait(request, reply_to, data)
 
     def _reply(self, request: AdminRequest, reply_to, reply: AdminReply) -> None:
         """Answer the CLI, or, for a request a chat command forwarded, the admin over WhatsApp."""
@@ -121,6 +143,15 @@ class Pending:
     """A handler's answer that waits for another actor's reply (matched by ref)."""
     def __init__(self, ref, target, msg, then, timeout):
         self.ref, self.target, self.msg, self.then, self.timeout = ref, target, msg, then, timeout
+
+
+class Poll:
+    """A handler's answer that is ready once `check()` returns something other than None
+    (checked every `every` s); at the timeout `then(None)` decides. The gateway's loop stays free."""
+    def __init__(self, check, then, timeout: float, every: float = 0.5):
+        self.check, self.then, self.timeout, self.every = check, then, timeout, every
+        self.request = self.reply_to = None
+        self.deadline = 0.0
 
 
 def _known(gw, phone: str) -> masters.Master:
@@ -223,8 +254,31 @@ def master_stop(gw, phone):
                        lambda answer: {"stopped": record.phone})
 
 
+def _pairing_outcome(gw, phone: str, since: float):
+    """What a pairing started at `since` came to: connected, a code to type, a failure, or None yet."""
+    with gw.store.read() as txn:
+        record = masters.get(txn, phone)
+    if record is not None and record.device_state == "connected":
+        return {"linking": phone, "connected": True}
+    path = os.path.join(gw.ctx.home, "run", f"pairing-{phone}.txt")
+    try:
+        if os.path.getmtime(path) < since:
+            return None   # an earlier pairing's file
+        with open(path) as f:
+            kind, _, value = f.read().strip().partition(" ")
+    except OSError:
+        return None
+    if kind == "code":
+        return {"linking": phone, "code": value}
+    if kind == "failed":
+        raise CommandError(f"pairing {phone} failed: {value}")
+    return None
+
+
 @handler("master.link")
-def master_link(gw, phone, code=False, relink=False):
+def master_link(gw, phone, code=False, relink=False, wait=False):
+    """Start pairing. With `wait` (a chat command's !relink) answer only once the master is
+    connected (sim) or has a pairing code to type on the phone (neonize, code=True)."""
     from actors.balancer.actor import ToMaster
     from actors.session import Link
 
@@ -238,6 +292,12 @@ def master_link(gw, phone, code=False, relink=False):
             raise CommandError(f"the session of {record.phone} did not answer in time")
         if not answer.ok:
             raise CommandError(f"{answer.error} (it may be starting: try again in a moment)")
+        if wait:
+            def outcome(result):
+                if result is None:
+                    raise CommandError(f"pairing {record.phone} gave neither a connection nor a code in time")
+                return result
+            return Poll(lambda: _pairing_outcome(gw, record.phone, since), outcome, timeout=60.0)
         return {"linking": record.phone, "since": since}
     return gw.ask_peer("balancer", lambda ref: ToMaster(
         record.phone, Link(code=bool(code), relink=bool(relink), ref=ref, reply_to=gw.myAddress),

@@ -121,7 +121,7 @@ def handover(req: Request) -> str:
 def _relink_reply(data) -> str:
     if data.get("code"):
         return f"Pairing code for {data['linking']}: {data['code']}. On that phone: WhatsApp → Linked devices → Link with phone number."
-    return f"Relinking {data.get('linking')}: it reconnects in a moment."
+    return f"{data['linking']} is relinked and connected."
 
 
 @command("relink", "Pair a master again (after a logout)", usage="!relink +PHONE", admin=True,
@@ -131,7 +131,7 @@ def relink(req: Request) -> str:
         raise UsageError()
     phone = req.phone(0)
     _require_master(req, phone)
-    req.forward("master.link", phone=phone, relink=True, code=True)
+    req.forward("master.link", phone=phone, relink=True, code=True, wait=True)
     return f"Relinking {phone}…"
 
 
