@@ -58,60 +58,36 @@ class Observer:
         from storage import Store
         self.store = Store(home)
 
-    def owners(self) -> dict[str, int]:
-        from storage import conversations
-        counts: dict[str, int] = {}
-        with self.store.read() as txn:
-            for conv in conversations.all(txn):
-                counts[conv.master] = counts.get(conv.master, 0) + 1
-        return counts
-
     def masters(self) -> list:
         from storage import masters
         with self.store.read() as txn:
             return masters.all(txn)
 
-    def outbox_depth(self) -> int:
-        from storage import outbox
-        with self.store.read() as txn:
-            return outbox.depth(txn)
-
-    def latest_events(self, n: int = 6) -> list:
+    def failover_done_at(self, master: str, since: float) -> float | None:
+        """When the failover of `master` after `since` (wall clock) committed, or None yet."""
         from storage import events
         with self.store.read() as txn:
-            return events.recent(txn, limit=n)
+            done = [e for e in events.recent(txn, limit=5, kinds=("failover",), master=master, since_ts=since)
+                    if e.data.get("status") == "completed"]
+        return done[-1].ts if done else None
 
 
-def _frame(obs: Observer, customers: scenario.Customers, phase: str, elapsed: float):
-    """One frame of the live view (rich renderables)."""
+def _frame(where: Where, customers: scenario.Customers, phase: str, elapsed: float):
+    """One frame of the live view: the dashboard (`whitecaves dashboard`) under the demo's counts."""
     from rich.console import Group
-    from rich.table import Table
+    from rich.text import Text
 
-    owners = obs.owners()
-    t = Table(title=f"White Caves demo — {phase} — {elapsed:4.0f} s (simulated network)",
-              show_edge=False, header_style="bold")
-    for col in ("master", "name", "device", "health", "conversations"):
-        t.add_column(col)
-    for m in obs.masters():
-        t.add_row(m.phone, m.name, m.device_state, m.health, str(owners.get(m.phone, 0)))
+    from cli_commands.health import render_dashboard
+
     s = customers.summary()
-    counts = (f"customer messages sent {s['sent']}, answered {s['answered']}, "
-              f"waiting {s['lost']}, duplicated {s['duplicated']}; outbox {obs.outbox_depth()}")
-    ev = Table(show_header=False, show_edge=False, box=None)
-    for e in obs.latest_events():
-        ev.add_row(time.strftime("%H:%M:%S", time.localtime(e.ts)), e.kind, e.master or "", _detail(e))
-    return Group(t, counts, "latest events:", ev)
-
-
-def _detail(event) -> str:
-    d = event.data
-    if event.kind == "alert":
-        return f"[{d.get('level')}] {d.get('text', '')}"[:90]
-    if event.kind == "failover":
-        return f"{d.get('status')}: {d.get('moved', 0)} conversations moved"
-    if event.kind == "health":
-        return f"{d.get('old', '')} → {d.get('new', '')}"
-    return ""
+    head = Text.assemble((f"demo — {phase} — {elapsed:.0f} s on the simulated network\n", "bold"),
+                         f"customer messages sent {s['sent']}, answered {s['answered']}, "
+                         f"waiting for an answer {s['lost']}, duplicated {s['duplicated']}")
+    try:
+        board = render_dashboard(request(where, "health.dashboard", timeout=2.0))
+    except DaemonError as e:   # the daemon is busy or restarting a child: say so, keep going
+        board = Text(f"(dashboard not available this second: {e})")
+    return Group(head, board)
 
 
 @click.command("demo")
@@ -167,6 +143,7 @@ def demo(n_masters, n_customers, duration, fault_after, as_json, home, port):
 
 def _run(where: Where, n_masters: int, n_customers: int, duration: float, fault_after: float,
          as_json: bool, say) -> dict:
+    from transports.sim import control
     from transports.sim.control import ControlClient
 
     sim_port = (read_pid_file(where) or {}).get("sim_port") or where.port + 1
@@ -200,10 +177,12 @@ def _run(where: Where, n_masters: int, n_customers: int, duration: float, fault_
         while True:
             elapsed = time.monotonic() - t0
             if fault_t is None and elapsed >= fault_after:
-                ControlClient("127.0.0.1", sim_port).fault(victim, "logout")
-                fault_t = time.monotonic()
-            if fault_t is not None and failover_ms is None and obs.owners().get(victim, 0) == 0:
-                failover_ms = round((time.monotonic() - fault_t) * 1000)
+                fault_t = time.time()
+                control.fault("127.0.0.1", sim_port, victim, "logout")
+            if fault_t is not None and failover_ms is None:
+                done = obs.failover_done_at(victim, fault_t)
+                if done is not None:   # logout → conversations re-owned (detection + failover)
+                    failover_ms = round((done - fault_t) * 1000)
             if not relinked and elapsed >= relink_at:
                 request(where, "master.link", phone=victim, relink=True)
                 relinked = True
@@ -212,7 +191,7 @@ def _run(where: Where, n_masters: int, n_customers: int, duration: float, fault_
             phase = ("draining" if not customers.sending.is_set() else f"{victim} relinked" if relinked
                      else f"{victim} logged out" if fault_t else "normal operation")
             if live:
-                live.update(_frame(obs, customers, phase, elapsed))
+                live.update(_frame(where, customers, phase, elapsed))
             if not customers.sending.is_set():
                 s = customers.summary()
                 if s["lost"] == 0 or elapsed >= duration + 30:
