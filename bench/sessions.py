@@ -23,15 +23,14 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
+from balancer_support import BenchDaemon  # noqa: E402
 from common import host_info, summary_ms, write_json  # noqa: E402
 from runtime import procs  # noqa: E402
 from runtime.ports import free_port  # noqa: E402
@@ -47,27 +46,6 @@ enabled = false
 [logging]
 level = "warning"
 """
-
-
-class Daemon:
-    def __init__(self, home: str, port: int):
-        self.home, self.port = home, port
-        self.env = dict(os.environ, WHITECAVES_HOME=home, WHITECAVES_PORT=str(port))
-
-    def cli(self, *args: str) -> str:
-        # Output to a file, not a pipe: `daemon start` leaves processes holding its stdout.
-        out = os.path.join(self.home, "cli.out")
-        with open(out, "w") as f:
-            r = subprocess.run([sys.executable, "-m", "cli", *args], stdin=subprocess.DEVNULL,
-                               stdout=f, stderr=subprocess.STDOUT, env=self.env, cwd=ROOT, timeout=120)
-        with open(out) as f:
-            text = f.read()
-        if r.returncode != 0:
-            raise RuntimeError(f"whitecaves {' '.join(args)} → exit {r.returncode}: {text}")
-        return text
-
-    def masters(self) -> list[dict]:
-        return json.loads(self.cli("masters", "--json").strip().splitlines()[-1])
 
 
 def memory_kb(pid: int) -> dict:
@@ -183,24 +161,19 @@ def main() -> None:
     bare = bare_ask_round_trip(500)
     print(f"bare thespian ask round trip: p50 {bare['p50']} ms, p99 {bare['p99']} ms")
 
-    home = tempfile.mkdtemp(prefix="wc-bench-sessions-")
-    with open(os.path.join(home, "config.toml"), "w") as f:
-        f.write(CONFIG)
-    d = Daemon(home, free_port())
-    sim = ControlClient("127.0.0.1", d.port + 1)
+    d = BenchDaemon("wc-bench-sessions-", CONFIG)
+    home = d.home
+    sim = ControlClient("127.0.0.1", d.sim_port)
     try:
-        d.cli("daemon", "start", "--transport", "sim")
-        for i, phone in enumerate(MASTERS):
-            d.cli("master", "add", phone, "--name", f"Bench {i + 1}")
-            d.cli("link", "master", phone)
+        d.start([(phone, f"Bench {i + 1}", "primary") for i, phone in enumerate(MASTERS)])
         # warm-up: first messages pay for imports and connections
         run_rate(sim, 20, 1.0, "9")
         levels = []
         for k, rate in enumerate(RATES):
-            pids = {m["phone"]: m["pid"] for m in d.masters()}
+            pids = {m["phone"]: m["pid"] for m in d.json("masters")}
             r = run_rate(sim, rate, args.seconds, str(k + 1))
             # the HA monitor restarts a session it believes hung: count those, they cost latency
-            r["session_restarts"] = sum(1 for m in d.masters() if m["pid"] != pids[m["phone"]])
+            r["session_restarts"] = sum(1 for m in d.json("masters") if m["pid"] != pids[m["phone"]])
             levels.append(r)
             lat = r["latency_ms"]
             print(f"{rate:>4} msg/s (achieved {r['rate_achieved']}): {r['messages']} msgs, "
@@ -209,7 +182,7 @@ def main() -> None:
                   f"{r['session_restarts']}; send→ack (the session's "
                   f"dedupe+persist) p50 {r['to_ack_ms'].get('p50')} ms, p99 {r['to_ack_ms'].get('p99')} ms")
         memory = {}
-        for row in d.masters():
+        for row in d.json("masters"):
             memory[row["phone"]] = {"pid": row["pid"], **memory_kb(row["pid"])}
         for phone, m in memory.items():
             print(f"session {phone} pid {m['pid']}: RSS {m['rss_kb'] / 1024:.1f} MB, "
@@ -229,12 +202,7 @@ def main() -> None:
               f"PSS {daemon_total['pss_kb'] / 1024:.1f} MB")
     finally:
         sim.close()
-        try:
-            d.cli("daemon", "stop")
-        except Exception:
-            pass
-        procs.kill_all(procs.processes_of(home))
-        shutil.rmtree(home, ignore_errors=True)
+        d.close()
 
     result = {
         "bench": "sessions",

@@ -244,7 +244,8 @@ class Balancer(BalancerCommands, SupervisedActor):
                 txn, phone, views, reason, self.cfg.failover.note, to=to, started=started))
         except Exception as e:  # rolled back: nothing moved
             log.exception("failover_failed", master=phone)
-            result = self.store.write(lambda txn: fo.record_failed(txn, phone, reason, repr(e), started))
+            error = repr(e)
+            result = self.store.write(lambda txn: fo.record_failed(txn, phone, reason, error, started))
             self.state.gate.release(phone)
             self.state.waiting.pop(phone, None)
             self._save()
