@@ -4,11 +4,13 @@ from __future__ import annotations
 import click
 from click.testing import CliRunner
 
-from cli import main
+from cli import COMMANDS, main
 
 
 def _commands(group: click.Group, path=()):
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
         if isinstance(cmd, click.Group):
             yield from _commands(cmd, path + (name,))
         else:
@@ -31,3 +33,15 @@ def test_help_runs_for_every_command():
     for path, _ in _commands(main):
         result = runner.invoke(main, [*path, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, path
+
+
+def test_the_lazy_command_map_names_every_command_its_module_registers():
+    """cli.COMMANDS says which module to import for a command: it must match what they register."""
+    import importlib
+
+    registered = {}
+    for module in set(COMMANDS.values()):
+        group = click.Group()
+        importlib.import_module(f"cli_commands.{module}").register(group)
+        registered.update({name: module for name in group.commands})
+    assert registered == COMMANDS
