@@ -147,8 +147,6 @@ def _run(where: Where, n_masters: int, n_customers: int, duration: float, fault_
     from transports.sim.control import ControlClient
 
     sim_port = (read_pid_file(where) or {}).get("sim_port") or where.port + 1
-    _wait("the daemon's actors starting",
-          lambda: all(a["state"] == "running" for a in lifecycle.status(where)["actors"]), 15)
     masters = scenario.master_phones(n_masters)
     for i, phone in enumerate(masters):
         request(where, "master.add", phone=phone, name=NAMES[i], role="primary" if i == 0 else "backup",

@@ -47,6 +47,7 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
         if not isinstance(reply, Started):
             raise DaemonError(f"the daemon did not come up within {cfg.daemon.start_timeout_s:g} s "
                               f"(see {logs.log_file(where.home)})")
+        _wait_for_children(asys, root, t0 + cfg.daemon.start_timeout_s, logs.log_file(where.home))
     except BaseException:
         _shutdown(asys, where, cfg.daemon.stop_timeout_s)
         raise
@@ -55,6 +56,24 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
             "started_ts": time.time(), "start_s": round(time.monotonic() - t0, 3)}
     write_pid_file(where, info)
     return info
+
+
+def _wait_for_children(asys, root, deadline: float, log_file: str) -> None:
+    """The root answers before its children have started (one after another): return only
+    once they all run, so the very next command finds the admin gateway there."""
+    from actors.messages import new_ref
+    from supervision.messages import Children, WhichChildren
+
+    waiting: list[str] = []
+    while time.monotonic() < deadline:
+        ref = new_ref()
+        reply = ask(asys, root, WhichChildren(ref=ref), timeout=max(0.1, deadline - time.monotonic()))
+        if isinstance(reply, Children):
+            waiting = [c.id for c in reply.children if c.state != "running"]
+            if not waiting:
+                return
+        time.sleep(0.01)
+    raise DaemonError(f"the daemon's {', '.join(waiting) or 'actors'} did not start in time (see {log_file})")
 
 
 def _refuse_if_running(where: Where) -> None:
