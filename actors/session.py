@@ -263,9 +263,10 @@ class MasterSession(SupervisedActor):
         def done(txn):
             for entry, message_id, ts in sent:
                 outbox.delivered(txn, entry.id, message_id, self.phone)
-                conversations.add_message(txn, conversations.Message(
-                    customer=entry.to, master=self.phone, direction="out", text=entry.text,
-                    ts=ts, message_id=message_id))
+                if entry.kind != "alert":   # an alert to an admin is not a customer's conversation
+                    conversations.add_message(txn, conversations.Message(
+                        customer=entry.to, master=self.phone, direction="out", text=entry.text,
+                        ts=ts, message_id=message_id))
                 metrics.incr(txn, f"messages_out:{self.phone}")
         self.store.write(done)
 

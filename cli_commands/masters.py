@@ -9,7 +9,7 @@ import click
 
 from cli_commands.common import emit_json, handle_errors, phone_arg, table, where_options
 from runtime import config
-from runtime.daemon import DaemonError, request
+from runtime.daemon import DaemonError, read_pid_file, request
 
 
 @click.group()
@@ -131,6 +131,7 @@ def _link(where, phone, code: bool, relink: bool) -> None:
     except FileNotFoundError:
         pass
     _start_link(where, phone, code, relink)
+    simulated = (read_pid_file(where) or {}).get("transport") == "sim"
     # The daemon answered once the session was pairing: any state read from here on is this link's.
     shown, started = None, time.monotonic()
     deadline = started + cfg.session.pairing_timeout_s + 5
@@ -145,7 +146,7 @@ def _link(where, phone, code: bool, relink: bool) -> None:
         if state in ("unlinked", "logged_out", "banned", "outdated", "replaced"):
             why = _pairing_failure(pairing_file) or f"device state {state}"   # written just before
             raise DaemonError(f"linking {phone} failed: {why} (see whitecaves logs --master {phone})")
-        if os.path.exists(pairing_file):
+        if os.path.exists(pairing_file) and not simulated:   # the sim's "phone" scans at once
             with open(pairing_file) as f:
                 what = f.read().strip()
             if what != shown:

@@ -256,7 +256,8 @@ class Balancer(BalancerCommands, SupervisedActor):
         if result.status != "waiting":
             self.state.waiting.pop(phone, None)
             self._alert("info", "failover_completed", phone,
-                        f"failover of {phone} completed: {result.moved} conversations to "
+                        f"failover of {phone} completed: {result.moved} "
+                        f"conversation{'' if result.moved == 1 else 's'} to "
                         + (", ".join(f"{p} ({n})" for p, n in result.targets.items()) or "nobody")
                         + f" in {result.duration_s * 1000:.0f} ms")
         self._save()
@@ -293,7 +294,8 @@ class Balancer(BalancerCommands, SupervisedActor):
             self.failover(phone, info.get("reason", ""), to=info.get("to"), completing=True)
 
     def _alert(self, level: str, kind: str, master: str | None, text_: str) -> None:
-        log.warning("alert_raised", alert_level=level, kind=kind, master=master, text=text_)
+        # The HA monitor logs the alert itself, at its level; here only that it was passed on.
+        log.debug("alert_raised", alert_level=level, kind=kind, master=master)
         monitor = self.peers.get("ha-monitor")
         if monitor is not None:
             self.send(monitor, Alert(level, kind, master, text_, time.time()))

@@ -20,6 +20,7 @@ from storage import admins, conversations, events, masters, metrics, outbox
 from storage.env import Txn
 
 DAY_S = 86400.0
+MIN_OBSERVED_FOR_UPTIME_S = 3600.0   # uptime_low needs an hour of history
 KEEP_S = 8 * DAY_S            # a little more than the 7-day report window
 QUEUE_HISTORY_CAPACITY = 720  # buckets: bounded, whatever the uptime
 FAILOVER_STATUSES = ("started", "completed", "failed")
@@ -141,7 +142,9 @@ def health_report(txn: Txn, now: float) -> dict:
                      "mttr_s": None if mttr is None else round(mttr, 3),
                      "failovers": fo["started"], "restarts": metrics.get(txn, f"restarts:master:{m.phone}")})
     counts = conversation_counts(txn)
-    quality = balance_quality(load_shares({m.phone: counts.get(m.phone, 0) for m in records}).values())
+    # Among the masters that can serve: a failed master already costs 20 points.
+    serving = [m.phone for m in records if m.health != FAILED]
+    quality = balance_quality(load_shares({p: counts.get(p, 0) for p in serving}).values())
     failed_pct = 100.0 * failed_fo / (completed + failed_fo) if completed + failed_fo else 0.0
     value = report.score(sum(1 for m in records if m.health == FAILED),
                          sum(1 for m in records if m.health == DEGRADED), quality, failed_pct)
@@ -162,6 +165,8 @@ def periodic_alerts(txn: Txn, health: dict[str, str], now: float) -> list[Alert]
     out = []
     for phone in health:
         changes = [tuple(c) for c in metrics.get_record(txn, f"health_changes:{phone}", [])]
+        if not changes or now - changes[0][0] < MIN_OBSERVED_FOR_UPTIME_S:
+            continue   # a master seen for minutes: one blip is not "uptime below 99 %"
         alert = uptime_alert(phone, report.uptime_pct(changes, DAY_S, now), now)
         if alert is not None:
             out.append(alert)
