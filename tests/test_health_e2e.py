@@ -117,6 +117,7 @@ def test_hung_session_is_failed_killed_replaced_and_admins_told_through_the_othe
     told = wait_for("the admin told over WhatsApp",
                     lambda: [m for m in hd.sim.inbox(ADMIN) if "Master failed" in m["text"] and A in m["text"]])
     assert [m["from"] for m in told] == [B]       # through the healthy master, never the failed one
+    assert ADMIN not in {c["customer"] for c in hd.json("conversations")}   # alerts are no conversation
     listed = hd.json("alerts", "--since", "5m")
     assert listed and all(set(a) == {"ts", "level", "kind", "master", "text"} for a in listed)
     bad = hd.cli("alerts", "--since", "soon", check=False)
