@@ -71,11 +71,13 @@ def table(title: str | None, columns: list[str], rows: list[list]) -> None:
     """An aligned table for people (rich); JSON is for programs."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     t = Table(title=title, show_edge=False, header_style="bold")
     for c in columns:
         t.add_column(c)
     for r in rows:
-        t.add_row(*["" if v is None else str(v) for v in r])
+        # Text, not markup: a customer's "[/b]" is text to show, not a style (nor an error).
+        t.add_row(*[v if isinstance(v, Text) else Text("" if v is None else str(v)) for v in r])
     # Not a terminal (a pipe, a test): wide enough that nothing is cut.
     Console(width=None if sys.stdout.isatty() else 240).print(t)

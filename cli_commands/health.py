@@ -104,6 +104,21 @@ def alerts(where, as_json, since_s):
             a["text"] + (f" (+{a['repeats']} held back)" if a.get("repeats") else "")] for a in data])
 
 
+def event_detail(kind: str, data: dict) -> str:
+    """What an event says, in words (the dashboard's detail column)."""
+    def plain(v):
+        return ", ".join(f"{k} ({n})" for k, n in v.items()) if isinstance(v, dict) else str(v)
+    if kind == "alert":
+        return f"[{data.get('level')}] {data.get('text', '')}"
+    if kind == "failover":
+        moved = data.get("count", 0)
+        to = plain(data.get("targets") or {}) or "nobody"
+        return f"{data.get('status')}: {moved} conversation{'' if moved == 1 else 's'} to {to}; {data.get('reason', '')}"
+    if kind == "health":
+        return f"{data.get('old')} → {data.get('new')} ({data.get('reason', '')})"
+    return ", ".join(f"{k}: {plain(v)}" for k, v in data.items())
+
+
 def render_dashboard(frame: dict):
     """A rich renderable of one dashboard frame (masters, outbox, latest events)."""
     from rich.console import Group
@@ -116,15 +131,16 @@ def render_dashboard(frame: dict):
         masters.add_column(col)
     for m in frame["masters"]:
         age = m.get("heartbeat_age_s")
-        masters.add_row(m["phone"], m["name"], m["device_state"] if m["desired"] == "running" else "stopped",
+        masters.add_row(m["phone"], Text(m["name"]), m["device_state"] if m["desired"] == "running" else "stopped",
                         Text(m["health"], style=colours.get(m["health"], "")),
                         "-" if age is None else f"{age:.1f} s", str(m["conversations"]), f"{m['share_pct']:.0f}%")
     latest = Table(title="latest events", show_edge=False, header_style="bold")
     for col in ("time (UTC)", "kind", "master", "detail"):
         latest.add_column(col)
     for e in frame["events"]:
-        detail = ", ".join(f"{k}={v}" for k, v in e["data"].items())
-        latest.add_row(_when(e["ts"]), e["kind"], e["master"] or "-", detail[:100])
+        # Text, not a markup string: "[critical]" is not a rich style
+        latest.add_row(_when(e["ts"]), e["kind"], e["master"] or "-",
+                       Text(event_detail(e["kind"], e["data"])[:110]))
     head = Text(f"White Caves · {_when(frame['ts'])} UTC · outbox {frame['outbox_depth']}"
                 + ("" if frame.get("monitor", True) else " · HA monitor not answering"))
     return Group(head, masters, latest)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import click
 
@@ -88,7 +89,9 @@ def inbox(where, sim_port, customer, as_json):
     if as_json:
         emit_json(items)
     else:
-        table(None, ["id", "from", "text", "ts"], [[i["id"], i["from"], i["text"], i["ts"]] for i in items])
+        table(None, ["id", "from", "text", "time (UTC)"],
+              [[i["id"], i["from"], i["text"], time.strftime("%H:%M:%S", time.gmtime(i["ts"]))
+                + f".{int(i['ts'] % 1 * 1000):03d}"] for i in items])
 
 
 @sim.command()

@@ -45,3 +45,23 @@ def test_the_lazy_command_map_names_every_command_its_module_registers():
         importlib.import_module(f"cli_commands.{module}").register(group)
         registered.update({name: module for name in group.commands})
     assert registered == COMMANDS
+
+
+def test_dashboard_event_details_read_as_words():
+    from cli_commands.health import event_detail
+
+    assert event_detail("failover", {"status": "completed", "count": 1, "reason": "device logged_out",
+                                     "targets": {"+971553633595": 1}}) == \
+        "completed: 1 conversation to +971553633595 (1); device logged_out"
+    assert event_detail("health", {"old": "healthy", "new": "failed", "reason": "missed heartbeats"}) == \
+        "healthy → failed (missed heartbeats)"
+    assert event_detail("alert", {"level": "critical", "text": "Master failed"}) == "[critical] Master failed"
+    assert event_detail("admin_added", {"phone": "+971500000001"}) == "phone: +971500000001"
+
+
+def test_tables_show_text_as_it_is(capsys):
+    """A customer's message can contain anything, rich markup included: shown verbatim, never a crash."""
+    from cli_commands.common import table
+
+    table(None, ["text"], [["[/b] [critical] [bold]x[/bold]"]])
+    assert "[/b] [critical] [bold]x[/bold]" in capsys.readouterr().out
