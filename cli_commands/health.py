@@ -109,7 +109,7 @@ def event_detail(kind: str, data: dict) -> str:
     def plain(v):
         return ", ".join(f"{k} ({n})" for k, n in v.items()) if isinstance(v, dict) else str(v)
     if kind == "alert":
-        return f"[{data.get('level')}] {data.get('text', '')}"
+        return f"[{data.get('level')}] {data.get('alert')}: {data.get('text', '')}"
     if kind == "failover":
         moved = data.get("count", 0)
         to = plain(data.get("targets") or {}) or "nobody"

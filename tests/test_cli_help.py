@@ -55,7 +55,8 @@ def test_dashboard_event_details_read_as_words():
         "completed: 1 conversation to +971553633595 (1); device logged_out"
     assert event_detail("health", {"old": "healthy", "new": "failed", "reason": "missed heartbeats"}) == \
         "healthy → failed (missed heartbeats)"
-    assert event_detail("alert", {"level": "critical", "text": "Master failed"}) == "[critical] Master failed"
+    assert event_detail("alert", {"level": "critical", "alert": "master_failed", "text": "device logged_out"}) == \
+        "[critical] master_failed: device logged_out"
     assert event_detail("admin_added", {"phone": "+971500000001"}) == "phone: +971500000001"
 
 
