@@ -4,11 +4,14 @@ Imported as `common` (a bench runs as `python bench/NAME.py`, so bench/ is on sy
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import platform
+import shutil
 import statistics
+import tempfile
 
 SUMMARY_FIELDS = ("p50", "p99", "min", "max", "mean")
 
@@ -50,3 +53,26 @@ def write_json(path: str, doc: dict, newline: bool = False) -> None:
         json.dump(doc, f, indent=2)
         if newline:
             f.write("\n")
+
+
+@contextlib.contextmanager
+def bare_actor_system(prefix: str):
+    """A plain multiprocTCPBase system on a temporary home and a free port, for baselines
+    measured beside the daemon; shut down and its processes killed by pid afterwards."""
+    from actors import system
+    from runtime import procs
+    from runtime.ports import free_port
+
+    home = tempfile.mkdtemp(prefix=prefix)
+    asys = None
+    try:
+        asys = system.start(home, free_port())
+        yield asys
+    finally:
+        if asys is not None:
+            try:
+                asys.shutdown()
+            except Exception:
+                pass
+        procs.kill_all(procs.processes_of(home))
+        shutil.rmtree(home, ignore_errors=True)

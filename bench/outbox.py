@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from balancer_support import ROOT, BenchDaemon  # noqa: E402
-from common import host_info, write_json  # noqa: E402
+from common import bare_actor_system, host_info, write_json  # noqa: E402
 
-from runtime import procs  # noqa: E402
-from runtime.ports import free_port  # noqa: E402
 from transports.sim.control import ControlClient  # noqa: E402
 
 MASTERS = [("+971505760056", "One", "primary"), ("+971553633595", "Two", "primary"),
@@ -32,26 +28,14 @@ MASTERS = [("+971505760056", "One", "primary"), ("+971553633595", "Two", "primar
 
 
 def raw_rate(n: int, window: int = 64) -> float:
-    from actors import system
     from raw_actors import Done, Driver, Run, Sink
 
-    home = tempfile.mkdtemp(prefix="wc-bench-raw-")
-    asys = None
-    try:
-        asys = system.start(home, free_port())
+    with bare_actor_system("wc-bench-raw-") as asys:
         sink, driver = asys.createActor(Sink), asys.createActor(Driver)
         asys.ask(driver, Run(sink, 500, window), 30)      # warm-up: connections
         done = asys.ask(driver, Run(sink, n, window), 60)
         assert isinstance(done, Done), done
         return n / done.seconds
-    finally:
-        if asys is not None:
-            try:
-                asys.shutdown()
-            except Exception:
-                pass
-        procs.kill_all(procs.processes_of(home))
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def delivered_rate(n: int) -> dict:

@@ -22,18 +22,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
 from balancer_support import BenchDaemon  # noqa: E402
-from common import host_info, summary_ms, write_json  # noqa: E402
-from runtime import procs  # noqa: E402
-from runtime.ports import free_port  # noqa: E402
+from common import bare_actor_system, host_info, summary_ms, write_json  # noqa: E402
 from transports.sim.control import ControlClient  # noqa: E402
 
 MASTERS = ["+971505760056", "+971553633595", "+971526113301"]
@@ -80,13 +76,9 @@ def descendants(pid: int) -> list[int]:
 
 def bare_ask_round_trip(count: int) -> dict:
     """Thespian alone: ask() round trips to a plain actor, from outside the system."""
-    from actors import system
     from supervision_actors import Echo, Ping, Pong
 
-    home = tempfile.mkdtemp(prefix="wc-bench-bare-")
-    asys = None
-    try:
-        asys = system.start(home, free_port())
+    with bare_actor_system("wc-bench-bare-") as asys:
         addr = asys.createActor(Echo)
         samples = []
         for i in range(count + 20):
@@ -97,14 +89,6 @@ def bare_ask_round_trip(count: int) -> dict:
             if i >= 20:   # the first ones pay for connections
                 samples.append(dt)
         return summary_ms(samples, **SUMMARY)
-    finally:
-        if asys is not None:
-            try:
-                asys.shutdown()
-            except Exception:
-                pass
-        procs.kill_all(procs.processes_of(home))
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def run_rate(sim: ControlClient, rate: int, seconds: float, prefix: str) -> dict:
