@@ -1,0 +1,27 @@
+"""The words every layer shares, defined once: device states, health, roles, strategies.
+
+This is the bottom layer: it imports nothing of the project, so the store, the
+config loader, the domain packages, the actors and the CLI can all read it.
+"""
+from __future__ import annotations
+
+# A master's WhatsApp device (docs/architecture.md, "Device states").
+DEVICE_STATES = ("unlinked", "pairing", "connecting", "connected", "disconnected",
+                 "logged_out", "banned", "replaced", "outdated")
+DEAD_DEVICE_STATES = ("logged_out", "banned", "outdated")   # need a person (or the ban's end)
+TRANSIENT_DEVICE_STATES = ("connecting", "disconnected", "replaced")   # coming back by itself
+
+# A master's health, judged by the HA monitor.
+HEALTH_STATES = ("unknown", "healthy", "degraded", "failed")
+
+# A master's place in routing: primaries before backups.
+ROLES = ("primary", "backup")
+
+# Outbound routing strategies: name → what it does (the CLI's --help reads this).
+STRATEGIES = {
+    "round-robin": "each available master in turn, by weight",
+    "priority": "the best tier (primary, then lowest priority number) that can send",
+    "least-loaded": "the master with the fewest conversations per weight",
+    "region": "a master in the customer's country first, then round-robin",
+}
+DEFAULT_STRATEGY = "round-robin"
