@@ -1,6 +1,6 @@
 """The HA monitor: heartbeats in; health states, restarts of hung sessions, alerts and metrics out.
 
-A thin shell over actors/health/book.py (the health of every master),
+A thin shell over health/book.py (the health of every master),
 alerts.py (levels, de-duplication) and record.py (what is kept in LMDB).
 On every health transition it writes the master's health, an event and the
 change history in one transaction, then tells the balancer (HealthChanged:
@@ -15,10 +15,10 @@ import time
 
 import structlog
 
-from actors.health import record
-from actors.health.alerts import AlertGate, all_down_alert, make_alert, queue_alerts, transition_alerts
-from actors.health.book import GiveUp, HealthBook, Restart, policy_from, tick_interval
-from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged, HealthChanged,
+from health import record
+from health.alerts import AlertGate, all_down_alert, make_alert, queue_alerts, transition_alerts
+from health.book import GiveUp, HealthBook, Restart, policy_from, tick_interval
+from actors.messages import (AdminReply, Alert, DeviceStateChanged, HealthChanged, MonitorStatus,
                              Heartbeat, OutboxChanged)
 from runtime import config, logs, procs
 from storage import Store, events, masters, metrics
@@ -59,7 +59,7 @@ class HAMonitor(SupervisedActor):
         self.tree_restarts: dict[str, int] = {}  # actor id → restarts, as the supervisors count them
         self.metrics_server = None   # a thread of this process; its socket ends with the process
         if self.cfg.metrics.port:
-            from actors.health.prom import serve
+            from health.prom import serve
             self.metrics_server = serve(self, self.ctx.bind, self.cfg.metrics.port)
         self.after(self.tick_s, "tick")
         log.info("ha_monitor_started", masters=sorted(self.book.trackers), tick_s=self.tick_s,
@@ -94,8 +94,8 @@ class HAMonitor(SupervisedActor):
             phone = self.restart_refs.pop(msg.ref, None)
             if isinstance(msg, sup.SupervisorError):
                 log.warning("restart_refused", master=phone, error=msg.message)
-        elif isinstance(msg, AdminRequest) and msg.command == "ha.status":
-            self.send(msg.reply_to or sender, AdminReply(msg.ref, True, data=self.status(now)))
+        elif isinstance(msg, MonitorStatus):
+            self.send(sender, AdminReply(msg.ref, True, data=self.status(now)))
 
     def on_timer(self, name, payload):
         if name != "tick":
@@ -254,7 +254,7 @@ class HAMonitor(SupervisedActor):
     # ------------------------------------------------------------------ views
 
     def status(self, now: float) -> dict:
-        """For `ha.status`, the dashboard and the metrics endpoint (read from its thread)."""
+        """For MonitorStatus (health status, the dashboard) and the metrics endpoint (read from its thread)."""
         return {"pid": os.getpid(), "tick_s": self.tick_s, "queue_depth": self.queue_depth, "masters": {
             phone: {"health": t.state, "reason": t.reason, "device": t.device,
                     "heartbeat_age_s": None if t.heartbeat_age(now) is None else round(t.heartbeat_age(now), 3),

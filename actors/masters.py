@@ -1,10 +1,24 @@
 """The masters supervisor: one MasterSession per master whose desired state is running."""
 from __future__ import annotations
 
-from actors.tree import master_child
 from runtime import config
+from runtime.config import Config
+from runtime.context import Context
 from storage import Store, masters
+from supervision.spec import Backoff, ChildSpec
 from supervision.supervisor import Supervisor
+
+
+def backoff(cfg: Config) -> Backoff:
+    """The [backoff] section as the supervisor's restart backoff (the formula is Backoff's)."""
+    b = cfg.backoff
+    return Backoff(min_s=b.min_s, max_s=b.max_s, jitter=b.jitter, reset_after_s=b.reset_after_s)
+
+
+def master_child(ctx: Context, cfg: Config, phone: str) -> ChildSpec:
+    return ChildSpec(id=f"master:{phone}", actor="actors.session:MasterSession",
+                     args={"ctx": ctx, "phone": phone}, restart="permanent",
+                     shutdown=5.0, backoff=backoff(cfg))
 
 
 class MastersSupervisor(Supervisor):

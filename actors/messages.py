@@ -22,8 +22,10 @@ def new_ref() -> str:
 class AdminRequest:
     """A command from `whitecaves` (or an admin chat command) for the daemon.
 
-    `command` names a handler in actors/admin.py, `args` its arguments.
-    `reply_to` is filled by the root when it forwards the request.
+    `command` names a command of the registry (commands/registry.py), `args`
+    its keyword arguments. `reply_to` is filled by the root when it forwards
+    the request. The gateway passes a command that runs in the balancer on
+    to it as an AdminRequest too.
     """
     command: str
     args: dict = field(default_factory=dict)
@@ -89,6 +91,26 @@ class SendResult:
 
 
 @dataclass
+class Link:
+    """Gateway → session (through the balancer): pair this device (QR, or a phone code).
+
+    Answered with AdminReply(ref) to `reply_to` once the pairing started."""
+    code: bool = False
+    relink: bool = False
+    ref: str = ""
+    reply_to: Any = None
+
+
+@dataclass
+class ToMaster:
+    """Anyone → balancer: pass `msg` on to the session of `phone` (the balancer knows the sessions)."""
+    phone: str
+    msg: Any
+    reply_to: Any = None
+    ref: str = ""
+
+
+@dataclass
 class OutboxChanged:
     """Anyone → balancer: new entries are in the outbox; look."""
     reason: str = ""
@@ -109,8 +131,14 @@ class HealthChanged:
 
 
 @dataclass
+class MonitorStatus:
+    """Gateway → HA monitor: its live view (heartbeat ages), answered with AdminReply(ref)."""
+    ref: str
+
+
+@dataclass
 class Alert:
-    """Anyone → HA monitor: something admins must hear about (ARCHITECTURE.md §8).
+    """Anyone → HA monitor: something admins must hear about (docs/architecture.md, "Facts about the parts").
 
     The HA monitor de-duplicates, records it, and queues it to every admin."""
     level: str          # critical | warning | info

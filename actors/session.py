@@ -12,31 +12,23 @@ from __future__ import annotations
 import os
 import random
 import time
-from datetime import timedelta
 
 import structlog
-from thespian.actors import ThespianWatch, WakeupMessage, WatchMessage
+from thespian.actors import ThespianWatch, WatchMessage
 
-from actors import device
-from actors.chat import auto_replies, respond
+from actors.masters import backoff
+from masters import device
+from conversations.inbound import handle_inbound
 from actors.messages import (AdminReply, AdminRequest, DeviceStateChanged, Heartbeat,
-                             InboundMessage, SendNow, SendResult)
+                             InboundMessage, Link, SendNow, SendResult)
 from runtime import config, logs
-from storage import Store, admins, conversations, dedupe, masters, metrics, outbox
+from storage import Store, conversations, masters, metrics, outbox, pairing
 from supervision.actor import SupervisedActor
 from transports import events as ev
 from transports.base import TransportError
 
 log = structlog.get_logger("session")
 NUDGE_EVERY_S = 0.02         # the balancer hears of new inbound messages at most this often
-
-
-class Link:
-    """Gateway → session: pair this device (QR, or a phone code).
-
-    Answered with AdminReply(ref) to `reply_to` once the pairing started."""
-    def __init__(self, code: bool = False, relink: bool = False, ref: str = "", reply_to=None):
-        self.code, self.relink, self.ref, self.reply_to = code, relink, ref, reply_to
 
 
 def make_transport(ctx, cfg, phone: str):
@@ -60,7 +52,6 @@ class MasterSession(SupervisedActor):
         self.cfg = config.load(self.ctx.home)
         logs.configure(self.cfg.logging.level, actor=f"master:{self.phone}", master=self.phone)
         self.store = Store(self.ctx.home)
-        self.timers: dict[str, int] = {}      # timer name → generation (stale wakeups dropped)
         self.attempts = 0
         self.replace_retry_used = False
         self.connected_since: float | None = None   # time.time() of the last Connected
@@ -80,7 +71,7 @@ class MasterSession(SupervisedActor):
         elif self.state == "replaced":
             # Restarted while waiting for its one careful retry: it still gets it (once).
             self.replace_retry_used = True
-            self._after("reconnect", self.cfg.session.replaced_wait_s)
+            self.after(self.cfg.session.replaced_wait_s, "reconnect")
         self._heartbeat()
         log.info("session_started", state=self.state)
 
@@ -107,8 +98,6 @@ class MasterSession(SupervisedActor):
             self._beat()
         if isinstance(msg, WatchMessage):
             self._on_events(self.transport.poll())
-        elif isinstance(msg, WakeupMessage):
-            self._on_wakeup(msg.payload)
         elif isinstance(msg, SendNow):
             self.send(sender, self._send_entries(msg.entry_ids))
         elif isinstance(msg, Link):
@@ -161,54 +150,34 @@ class MasterSession(SupervisedActor):
         if r.used_replace_retry:
             self.replace_retry_used = True
         if isinstance(event, ev.QRCode):
-            self._save_pairing(qr=event.data)
+            self._save_pairing("qr", event.data)
         elif isinstance(event, ev.PairingCode):
-            self._save_pairing(code=event.code)
+            self._save_pairing("code", event.code)
         if self.state == "pairing" and r.state == "unlinked":
             self._pairing_ended(r.reason)
         self._set_state(r.state, r.reason or type(event).__name__)
         if r.reconnect_in is not None:
-            self._after("reconnect", r.reconnect_in)
+            self.after(r.reconnect_in, "reconnect")
 
     def _backoff(self, n: int) -> float:
-        b = self.cfg.backoff
-        return min(b.max_s, b.min_s * 2 ** n) * (1 + random.random() * b.jitter)
+        return backoff(self.cfg).delay(n, random.random())
 
     def _inbound(self, batch: list[ev.Inbound]) -> None:
         """Handle the inbound messages of one poll in ONE write transaction (under load that is
         one commit for many messages, not one each), then ack them, then tell the others."""
-        def persist(txn):
-            handled = []   # (event, replies, admin work a chat command asked for) per new message
-            for event in batch:
-                if not dedupe.mark(txn, self.phone, event.message_id):
-                    continue  # a redelivery: already handled
-                conv = conversations.add_message(txn, conversations.Message(
-                    customer=event.sender, master=self.phone, direction="in", text=event.text,
-                    ts=event.timestamp, message_id=event.message_id))
-                metrics.incr(txn, f"messages_in:{self.phone}")
-                forwards = []
-                replies = respond(txn, self.phone, event.sender, event.text,
-                                  admins.is_admin(txn, event.sender), forwards)
-                if replies is None:
-                    replies = auto_replies(txn, conv, self.cfg.chat, event.timestamp)
-                for i, reply in enumerate(replies):
-                    outbox.enqueue(txn, event.sender, reply, kind="reply",
-                                   key=f"reply:{self.phone}:{event.message_id}:{i}",
-                                   master=conv.master)
-                handled.append((event, len(replies), forwards))
-            return handled
-        handled = self.store.write(persist)
+        handled = self.store.write(lambda txn: handle_inbound(txn, self.phone, batch, self.cfg.chat))
         for event in batch:
             self.transport.ack(event.message_id)  # only now may the network forget it
         if len(handled) < len(batch):
             log.info("inbound_duplicates", count=len(batch) - len(handled))
-        for event, n_replies, forwards in handled:
-            for f in forwards:
-                if "admin" in self.peers:
-                    self.send(self.peers["admin"], AdminRequest(f.command, f.args, chat_to=event.sender,
-                                                                chat_command=f.chat_command))
+        admin = self.peers.get("admin")
+        for h in handled:
+            for f in h.forwards:
+                if admin is not None:
+                    self.send(admin, AdminRequest(f.command, f.args, chat_to=h.event.sender,
+                                                  chat_command=f.chat_command))
         if handled:
-            event = handled[-1][0]
+            event = handled[-1].event
             self.nudge = InboundMessage(self.phone, event.sender, event.text, event.message_id,
                                         event.timestamp)
             self._nudge_balancer()
@@ -226,7 +195,7 @@ class MasterSession(SupervisedActor):
         if wait > 0:
             if not self.nudge_armed:   # one pending timer is enough
                 self.nudge_armed = True
-                self._after("nudge", wait)
+                self.after(wait, "nudge")
             return
         self.send(balancer, self.nudge)
         self.nudge, self.nudged_at = None, time.monotonic()
@@ -292,22 +261,18 @@ class MasterSession(SupervisedActor):
         self.attempts = 0
         self._set_state("pairing", "relink" if msg.relink else "link")
         self.transport.pair(phone_code=msg.code)
-        self._after("pairing_timeout", self.cfg.session.pairing_timeout_s)
+        self.after(self.cfg.session.pairing_timeout_s, "pairing_timeout")
         if msg.reply_to is not None:
             self.send(msg.reply_to, AdminReply(msg.ref, True, data={"linking": self.phone}))
 
-    def _save_pairing(self, qr: str | None = None, code: str | None = None,
-                      failed: str | None = None) -> None:
+    def _save_pairing(self, kind: str, value: str) -> None:
         """The CLI shows what the phone needs from here (QR data or the code), or why it failed."""
-        path = os.path.join(self.ctx.home, "run", f"pairing-{self.phone}.txt")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "w") as f:
-            f.write(f"qr {qr}\n" if qr else f"code {code}\n" if code else f"failed {failed}\n")
+        self.store.write(lambda txn: pairing.put(txn, self.phone, kind, value))
 
     def _pairing_ended(self, reason: str) -> None:
         """A pairing that failed or timed out: tell the CLI why, then stop it (no more QR codes;
         neonize's stop can take seconds during a QR pairing)."""
-        self._save_pairing(failed=reason)
+        self._save_pairing("failed", reason)
         self.transport.disconnect()
 
     # --- state, timers, heartbeats ---------------------------------------------
@@ -327,15 +292,7 @@ class MasterSession(SupervisedActor):
                 if peer in self.peers:
                     self.send(self.peers[peer], change)
 
-    def _after(self, name: str, seconds: float) -> None:
-        gen = self.timers.get(name, 0) + 1
-        self.timers[name] = gen
-        self.wakeupAfter(timedelta(seconds=max(0.0, seconds)), payload=(name, gen))
-
-    def _on_wakeup(self, payload) -> None:
-        if not isinstance(payload, tuple) or self.timers.get(payload[0]) != payload[1]:
-            return  # a stale timer: wakeupAfter cannot be cancelled
-        name = payload[0]
+    def on_timer(self, name: str, payload) -> None:
         if name == "heartbeat":
             self._heartbeat()
         elif name == "nudge":
@@ -355,7 +312,7 @@ class MasterSession(SupervisedActor):
         """The timer's beat; it re-arms itself (skipping the send if a busy beat just went)."""
         if time.monotonic() - self.last_beat >= self.cfg.health.heartbeat_s / 2:
             self._beat()
-        self._after("heartbeat", self.cfg.health.heartbeat_s)
+        self.after(self.cfg.health.heartbeat_s, "heartbeat")
 
     def _beat(self) -> None:
         self.last_beat = time.monotonic()

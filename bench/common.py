@@ -59,7 +59,7 @@ def write_json(path: str, doc: dict, newline: bool = False) -> None:
 def bare_actor_system(prefix: str):
     """A plain multiprocTCPBase system on a temporary home and a free port, for baselines
     measured beside the daemon; shut down and its processes killed by pid afterwards."""
-    from actors import system
+    from daemon import system
     from runtime import procs
     from runtime.ports import free_port
 

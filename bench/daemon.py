@@ -46,7 +46,7 @@ def timed(cmd: list[str], env: dict) -> tuple[float, subprocess.CompletedProcess
 def status_in_process(home: str, port: int, runs: int) -> list[float]:
     """The daemon's share of `daemon status`: connect, ask the tree, disconnect (no interpreter start)."""
     from runtime import lifecycle
-    from runtime.daemon import Where
+    from daemon.client import Where
 
     where = Where(home=home, port=port)
     samples = []

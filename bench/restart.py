@@ -28,7 +28,7 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
 
 from thespian.actors import ActorExitRequest  # noqa: E402
 
-from actors import system  # noqa: E402
+from daemon import system  # noqa: E402
 from common import summary_ms, write_json  # noqa: E402
 from runtime.ports import free_port  # noqa: E402
 from supervision.spec import Backoff, ChildSpec, SupervisorArgs, SupervisorFlags  # noqa: E402

@@ -10,7 +10,7 @@ import time
 import click
 
 from cli_commands.common import emit_json, handle_errors, phone_arg, table, where_options
-from runtime.daemon import request
+from daemon.client import request
 
 
 @click.group()

@@ -9,7 +9,7 @@ import sys
 import click
 
 from runtime.config import ConfigError
-from runtime.daemon import DEFAULT_PORT, DaemonError, Where
+from daemon.client import DEFAULT_PORT, DaemonError, Where
 from runtime.phone import BadPhone, normalize
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3

@@ -7,7 +7,8 @@ import time
 import click
 
 from cli_commands.common import emit_json, handle_errors, table, where_options
-from runtime import lifecycle, procs
+from daemon import lifecycle
+from runtime import procs
 
 
 @click.group()

@@ -18,9 +18,10 @@ import time
 import click
 
 from cli_commands.common import handle_errors
-from runtime import demo as scenario
-from runtime import lifecycle, procs
-from runtime.daemon import DaemonError, Where, read_pid_file, request
+from daemon import demo as scenario
+from daemon import lifecycle
+from runtime import procs
+from daemon.client import DaemonError, Where, read_pid_file, request
 from runtime.ports import NoFreePort, free_port
 
 DEMO_CONFIG = """\

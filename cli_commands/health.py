@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import click
 
 from cli_commands.common import emit_json, handle_errors, table, where_options
-from runtime.daemon import DaemonError, request
+from daemon.client import DaemonError, request
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 

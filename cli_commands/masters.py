@@ -9,7 +9,7 @@ import click
 
 from cli_commands.common import emit_json, handle_errors, phone_arg, table, where_options
 from runtime import config
-from runtime.daemon import DaemonError, read_pid_file, request
+from daemon.client import DaemonError, read_pid_file, request
 
 
 @click.group()
@@ -125,46 +125,29 @@ def choose_master(where, phone: str | None) -> str:
 def _link(where, phone, code: bool, relink: bool) -> None:
     phone = choose_master(where, phone)
     cfg = config.load(where.home)
-    pairing_file = os.path.join(where.home, "run", f"pairing-{phone}.txt")
-    try:
-        os.unlink(pairing_file)
-    except FileNotFoundError:
-        pass
+    since = time.time()
     _start_link(where, phone, code, relink)
     simulated = (read_pid_file(where) or {}).get("transport") == "sim"
     # The daemon answered once the session was pairing: any state read from here on is this link's.
     shown, started = None, time.monotonic()
     deadline = started + cfg.session.pairing_timeout_s + 5
     while time.monotonic() < deadline:
-        why = _pairing_failure(pairing_file)
-        if why:
-            raise DaemonError(f"linking {phone} failed: {why}")
-        state = next((r["device_state"] for r in request(where, "masters.list") if r["phone"] == phone), None)
+        status = request(where, "master.pairing", phone=phone)
+        outcome = status["pairing"] if status["pairing"] and status["pairing"]["ts"] >= since else None
+        if outcome and outcome["kind"] == "failed":
+            raise DaemonError(f"linking {phone} failed: {outcome['value']}")
+        state = status["device_state"]
         if state == "connected":
             click.echo(f"master {phone} is linked and connected")
             return
         if state in ("unlinked", "logged_out", "banned", "outdated", "replaced"):
-            why = _pairing_failure(pairing_file) or f"device state {state}"   # written just before
-            raise DaemonError(f"linking {phone} failed: {why} (see whitecaves logs --master {phone})")
-        if os.path.exists(pairing_file) and not simulated:   # the sim's "phone" scans at once
-            with open(pairing_file) as f:
-                what = f.read().strip()
-            if what != shown:
-                shown = what
-                _show_pairing(what, phone, where.home)
+            raise DaemonError(f"linking {phone} failed: device state {state} (see whitecaves logs --master {phone})")
+        if outcome and not simulated and (outcome["kind"], outcome["value"]) != shown:   # the sim's "phone" scans at once
+            shown = (outcome["kind"], outcome["value"])
+            _show_pairing(*shown, phone, where.home)
         time.sleep(0.2)
     raise DaemonError(f"linking {phone} timed out after {cfg.session.pairing_timeout_s:g} s: "
                       f"no scan / code entered")
-
-
-def _pairing_failure(pairing_file: str) -> str:
-    """Why the session ended the pairing ("failed REASON" in its pairing file), or ''."""
-    try:
-        with open(pairing_file) as f:
-            kind, _, why = f.read().strip().partition(" ")
-    except FileNotFoundError:
-        return ""
-    return why if kind == "failed" else ""
 
 
 def _start_link(where, phone: str, code: bool, relink: bool) -> None:
@@ -180,8 +163,7 @@ def _start_link(where, phone: str, code: bool, relink: bool) -> None:
             time.sleep(0.2)
 
 
-def _show_pairing(what: str, phone: str, home: str) -> None:
-    kind, _, data = what.partition(" ")
+def _show_pairing(kind: str, data: str, phone: str, home: str) -> None:
     from runtime.qr import show_code, show_qr
     if kind == "code":
         show_code(data, phone)

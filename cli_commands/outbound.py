@@ -13,10 +13,10 @@ import time
 import click
 
 from cli_commands.common import emit_json, handle_errors, phone_arg, table, where_options
-from runtime.daemon import DaemonError, request
+from daemon.client import DaemonError, request
 from runtime.phone import BadPhone, normalize
 
-STRATEGY_NAMES = ("round-robin", "priority", "least-loaded", "region")
+from runtime.vocabulary import STRATEGIES, STRATEGY_HELP  # noqa: E402 - the one table of strategies
 
 
 def _ts(ts: float | None) -> str:
@@ -207,8 +207,9 @@ def balancer():
     """How outbound messages are spread over the masters."""
 
 
-@balancer.command("strategy")
-@click.argument("name", type=click.Choice(STRATEGY_NAMES))
+@balancer.command("strategy", epilog="\b\nStrategies:\n" + "\n".join(
+    f"  {name:<13} {what}" for name, what in STRATEGY_HELP.items()))
+@click.argument("name", type=click.Choice(STRATEGIES))
 @where_options
 @handle_errors
 def balancer_strategy(where, name):

@@ -114,9 +114,9 @@ class Chat:
 
     def __post_init__(self):
         from zoneinfo import ZoneInfo
-        from actors.chat.autoreply import office_hours
+        from runtime.clock import parse_hours
         try:
-            office_hours(self.office_hours)
+            parse_hours(self.office_hours)
             ZoneInfo(self.timezone)
         except Exception as e:
             raise ConfigError(f"[chat]: {e}") from None

@@ -18,10 +18,11 @@ HEALTH_STATES = ("unknown", "healthy", "degraded", "failed")
 ROLES = ("primary", "backup")
 
 # Outbound routing strategies: name → what it does (the CLI's --help reads this).
-STRATEGIES = {
+STRATEGY_HELP = {
     "round-robin": "each available master in turn, by weight",
     "priority": "the best tier (primary, then lowest priority number) that can send",
     "least-loaded": "the master with the fewest conversations per weight",
     "region": "a master in the customer's country first, then round-robin",
 }
+STRATEGIES = tuple(STRATEGY_HELP)
 DEFAULT_STRATEGY = "round-robin"

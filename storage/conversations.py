@@ -54,3 +54,11 @@ def add_message(txn: Txn, msg: Message) -> Conversation:
 
 def messages(txn: Txn, customer: str) -> list[Message]:
     return [m for _, m in txn.scan("messages", Message, prefix=text(customer) + b"\0")]
+
+
+def count_by_master(txn: Txn) -> dict[str, int]:
+    """How many conversations each master owns (the one place this is counted)."""
+    counts: dict[str, int] = {}
+    for conv in all(txn):
+        counts[conv.master] = counts.get(conv.master, 0) + 1
+    return counts

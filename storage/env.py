@@ -1,7 +1,7 @@
 """The LMDB environment of one home.
 
 Open it in the process that uses it, after thespian has forked that process
-(ARCHITECTURE.md §6): an LMDB handle must not cross a fork. Actors that
+(docs/architecture.md, "Storage"): an LMDB handle must not cross a fork. Actors that
 create children must not hold a Store open while they do (the child would
 inherit the handle), so supervisors open, read and close.
 """
@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 DATABASES = (
     "meta", "masters", "conversations", "messages", "outbox", "outbox_keys", "dedupe",
-    "events", "metrics", "admins", "campaigns", "quarantine",
+    "events", "metrics", "admins", "campaigns", "quarantine", "pairing",
 )
 INITIAL_MAP_SIZE = 64 << 20
 MAX_MAP_SIZE = 64 << 30

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from storage.codec import text
 from storage.env import Txn
 
-ROLES = ("primary", "backup")
+from runtime.vocabulary import ROLES  # noqa: E402,F401 - the one definition
 DESIRED = ("running", "stopped")
 
 

@@ -17,19 +17,3 @@ def get(txn: Txn, name: str) -> int:
 
 def with_prefix(txn: Txn, prefix: str) -> dict[str, int]:
     return {k.decode(): v for k, v in txn.scan("metrics", prefix=text(prefix))}
-
-
-# Records that are not counters (the HA monitor's state and history), in the same database
-# under their own names: health_tracker:+PHONE, health_changes:+PHONE, alert_gate, queue_depth.
-
-def put_record(txn: Txn, name: str, record) -> None:
-    txn.put("metrics", text(name), record)
-
-
-def get_record(txn: Txn, name: str, default=None):
-    value = txn.get("metrics", text(name))
-    return default if value is None else value
-
-
-def records_with_prefix(txn: Txn, prefix: str) -> dict[str, object]:
-    return {k.decode()[len(prefix):]: v for k, v in txn.scan("metrics", prefix=text(prefix))}

@@ -151,3 +151,13 @@ def retarget(txn: Txn, moves: dict[str, str], from_master: str, only_moved: bool
             put(txn, e)
             n += 1
     return n
+
+
+def key_record(txn: Txn, key: str) -> dict | None:
+    """What an idempotency key names: {"id", "state": queued|delivered, ...}, or None."""
+    return txn.get("outbox_keys", text(key))
+
+
+def key_records(txn: Txn, prefix: str) -> list[dict]:
+    """The key records whose keys start with `prefix` (a campaign's: "campaign:NAME:")."""
+    return [v for _, v in txn.scan("outbox_keys", prefix=text(prefix))]

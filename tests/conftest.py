@@ -37,7 +37,7 @@ def port():
 @pytest.fixture
 def actor_system(home, port):
     """A bare multiprocTCPBase system on its own port, shut down and reaped afterwards."""
-    from actors import system
+    from daemon import system
 
     asys = system.start(home, port)
     try:

@@ -2,7 +2,7 @@
 
 Importing neonize starts its Go runtime, which must never live in the suite's own
 process: actors forked from it would inherit a runtime that hangs in connect()
-(ARCHITECTURE.md §7). So tests that import neonize run in a child pytest; the
+(docs/architecture.md, "Facts about the parts"). So tests that import neonize run in a child pytest; the
 suite sees one runner test per file.
 """
 from __future__ import annotations

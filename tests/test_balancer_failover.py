@@ -1,11 +1,11 @@
 """The failover transaction, restore, and the dispatch pick: on a real LMDB store, no actors."""
 import pytest
 
-from actors.balancer import failover as fo
-from actors.balancer.dispatch import plan_dispatch
-from actors.balancer.handover import FailoverGate
-from actors.balancer.ratelimit import Limits, RateLimiter
-from actors.balancer.strategies import MasterView, RoundRobinState
+from balancing import failover as fo
+from balancing.dispatch import plan_dispatch
+from balancing.handover import FailoverGate
+from balancing.ratelimit import Limits, RateLimiter
+from balancing.strategies import MasterView, RoundRobinState
 from storage import Store, conversations, events, masters, outbox
 
 P, S, T = "+971500000001", "+971500000002", "+971500000003"

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.balancer.handover import FailoverGate, apportion, plan_handover, plan_restore
-from actors.balancer.quality import balance_quality, load_shares
-from actors.balancer.ratelimit import KINDS, Limits, RateLimiter
-from actors.balancer.strategies import (STRATEGIES, MasterView, RoundRobinState, country_of,
+from balancing.handover import FailoverGate, apportion, plan_handover, plan_restore
+from balancing.quality import balance_quality, load_shares
+from balancing.ratelimit import KINDS, Limits, RateLimiter
+from balancing.strategies import (STRATEGIES, MasterView, RoundRobinState, country_of,
                                         pick, rank, route)
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

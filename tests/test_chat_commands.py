@@ -6,8 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from actors.chat import auto_replies, respond
-from actors.chat.registry import DENIED, MAX_REPLY, COMMANDS, command, split
+from chat import auto_replies, respond
+from chat.dispatch import DENIED, MAX_REPLY, split
+from commands import registry
 from runtime.config import Chat
 from storage import Store, admins, conversations, events, masters
 
@@ -47,7 +48,9 @@ def test_help_shows_a_stranger_only_what_a_stranger_may_use(store):
     stranger_help = ask(store, STRANGER, "!help")[0]
     admin_help = ask(store, ADMIN, "!help")[0]
     assert "!ping" in stranger_help and "!status" not in stranger_help
-    for name, cmd in COMMANDS.items():
+    chat_commands = [c for c in registry.table().values() if c.chat]
+    assert len(chat_commands) >= 10
+    for cmd in chat_commands:
         assert cmd.usage in admin_help
         assert (cmd.usage in stranger_help) == (not cmd.admin)
 
@@ -101,14 +104,13 @@ def test_long_replies_are_split_below_whatsapps_comfortable_size():
     assert split("y" * (MAX_REPLY * 2 + 5)) == ["y" * MAX_REPLY, "y" * MAX_REPLY, "y" * 5]
 
 
-def test_a_long_command_reply_is_sent_in_parts(store):
-    @command("zz-long", "test only")
-    def long_(req):
+def test_a_long_command_reply_is_sent_in_parts(store, monkeypatch):
+    @registry.command("zz.long", runs_in="session", chat="zz-long", admin=False)
+    def long_(call):
+        """test only"""
         return "\n".join("z" * 100 for _ in range(100))
-    try:
-        parts = ask(store, STRANGER, "!zz-long")
-    finally:
-        COMMANDS.pop("zz-long")
+    monkeypatch.setitem(registry._chat_words(), "zz-long", long_.command)
+    parts = ask(store, STRANGER, "!zz-long")
     assert len(parts) == 3 and all(len(p) <= MAX_REPLY for p in parts)
 
 

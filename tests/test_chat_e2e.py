@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from actors.chat.registry import DENIED
+from chat.dispatch import DENIED
 from daemon_support import master_row, poll
 
 MASTER, OTHER = "+971505760056", "+971553633595"

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import FAST_CONFIG, ROOT, Daemon
 from daemon_support import listening_sockets, wait_for
-from actors import system
+from daemon import system
 from runtime import logs, procs
 
 MASTER, CUSTOMER = "+971505760056", "+447700900001"

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from runtime import daemon
+from daemon import client as daemon
 
 
 @dataclass
@@ -34,7 +34,7 @@ def test_ask_gives_up_when_only_other_replies_come():
 
 
 def test_without_a_pid_file_nothing_is_running_and_nothing_is_contacted(tmp_path, monkeypatch):
-    from actors import system
+    from daemon import system
     monkeypatch.setattr(system, "connect", lambda *a: pytest.fail("must not reach for a system"))
     where = daemon.Where(home=str(tmp_path), port=21999)
     with pytest.raises(daemon.NotRunning) as e:

@@ -1,8 +1,9 @@
 """`daemon start` returns only once the whole tree runs: the next command never races the gateway."""
 from __future__ import annotations
 
-from runtime import lifecycle, procs
-from runtime.daemon import Where
+from daemon import lifecycle
+from runtime import procs
+from daemon.client import Where
 
 
 def test_when_start_returns_every_child_of_the_root_is_running(home, port):

@@ -8,7 +8,7 @@ import sys
 
 from conftest import ROOT, free_port
 from runtime import procs
-from runtime.demo import Tally, customer_phones, master_phones
+from daemon.demo import Tally, customer_phones, master_phones
 from runtime.phone import normalize
 
 

@@ -4,12 +4,13 @@ import time
 
 import pytest
 
-from actors.health import record
-from actors.health.alerts import AlertGate, make_alert
-from actors.health.book import GiveUp, HealthBook, Restart, policy_from, tick_interval
-from actors.health.policy import DEGRADED, FAILED, HEALTHY, UNKNOWN, HealthPolicy, Transition
+from health import record
+from health.alerts import AlertGate, make_alert
+from health.book import GiveUp, HealthBook, Restart, policy_from, tick_interval
+from health.policy import DEGRADED, FAILED, HEALTHY, UNKNOWN, HealthPolicy, Transition
 from runtime.config import Health
 from storage import Store, admins, events, masters, metrics, outbox
+from storage import health as health_store
 
 A, B = "+971505760056", "+971553633595"
 POLICY = HealthPolicy(heartbeat_s=1.0, grace_s=0.25, max_recovery_attempts=2)
@@ -123,7 +124,7 @@ def test_transition_is_written_to_master_events_and_history(store):
         assert masters.get(txn, A).health == FAILED
         ev = events.recent(txn, kinds=("health",))[0]
         assert (ev.master, ev.data["old"], ev.data["new"]) == (A, HEALTHY, FAILED)
-        assert metrics.get_record(txn, f"health_changes:{A}") == [[1000.0, FAILED]]
+        assert [list(c) for c in health_store.get_changes(txn, A)] == [[1000.0, FAILED]]
         assert [d["phone"] for d in record.load_trackers(txn)] == [A]
 
 
@@ -156,8 +157,8 @@ def test_health_report_score_and_grade(store):
     def setup(txn):
         masters.update(txn, A, health=FAILED)
         masters.update(txn, B, health=HEALTHY)
-        metrics.put_record(txn, f"health_changes:{A}", [[0.0, HEALTHY], [900.0, FAILED]])
-        metrics.put_record(txn, f"health_changes:{B}", [[0.0, HEALTHY], [100.0, FAILED], [200.0, HEALTHY]])
+        health_store.put_changes(txn, A, [[0.0, HEALTHY], [900.0, FAILED]])
+        health_store.put_changes(txn, B, [[0.0, HEALTHY], [100.0, FAILED], [200.0, HEALTHY]])
         metrics.incr(txn, f"restarts:master:{A}", 2)
         record.count_failover(txn, A, "failover_started")
         record.count_failover(txn, A, "failover_failed")
@@ -257,14 +258,14 @@ def test_periodic_alerts_uptime_and_imbalance(store):
     from storage import conversations
 
     def setup(txn):
-        metrics.put_record(txn, f"health_changes:{A}", [[0.0, HEALTHY], [1000.0, FAILED], [1100.0, HEALTHY]])
-        metrics.put_record(txn, f"health_changes:{B}", [[0.0, HEALTHY]])
+        health_store.put_changes(txn, A, [[0.0, HEALTHY], [1000.0, FAILED], [1100.0, HEALTHY]])
+        health_store.put_changes(txn, B, [[0.0, HEALTHY]])
     store.write(setup)
     with store.read() as txn:
         # 2000 s observed, 95 % up: too short a history to call it low uptime
         assert record.periodic_alerts(txn, {A: HEALTHY, B: HEALTHY}, 2000.0) == []
-    store.write(lambda txn: metrics.put_record(
-        txn, f"health_changes:{A}", [[0.0, HEALTHY], [1000.0, FAILED], [1300.0, HEALTHY]]))
+    store.write(lambda txn: health_store.put_changes(
+        txn, A, [[0.0, HEALTHY], [1000.0, FAILED], [1300.0, HEALTHY]]))
     with store.read() as txn:
         kinds = [(a.kind, a.master) for a in record.periodic_alerts(txn, {A: HEALTHY, B: HEALTHY}, 4000.0)]
     assert kinds == [("uptime_low", A)]                       # 92.5 % of an hour+; too few conversations to judge balance
@@ -300,20 +301,20 @@ def test_actor_asks_the_supervisor_before_failing_a_gone_process(monitor, monkey
 
 def test_a_stopped_monitor_counts_no_uptime_while_down(monitor, tmp_path, monkeypatch):
     from actors.ha_monitor import HAMonitor
-    from actors.health import report
+    from health import report
     from actors.messages import Heartbeat
 
     monitor.on_message(Heartbeat(A, "connected", 100, time.time()), None)
     monitor.on_stop()
     with monitor.store.read() as txn:
-        assert [c[1] for c in metrics.get_record(txn, f"health_changes:{A}")] == [HEALTHY, UNKNOWN]
+        assert [c[1] for c in [list(c) for c in health_store.get_changes(txn, A)]] == [HEALTHY, UNKNOWN]
     monitor.store.close()
     again = HAMonitor()
     monkeypatch.setattr(again, "after", lambda *a, **k: None)
     again.on_start(FakeCtx(str(tmp_path)))
     try:
         with again.store.read() as txn:
-            changes = [tuple(c) for c in metrics.get_record(txn, f"health_changes:{A}")]
+            changes = [tuple(c) for c in [list(c) for c in health_store.get_changes(txn, A)]]
         assert [c[1] for c in changes] == [HEALTHY, UNKNOWN, HEALTHY]
         assert report.uptime_pct(changes, 3600, time.time()) == 100.0
     finally:
@@ -324,7 +325,7 @@ def test_a_stopped_monitor_counts_no_uptime_while_down(monitor, tmp_path, monkey
 def test_metrics_endpoint_on_a_taken_port_is_an_error_in_the_log_not_a_crash():
     import socket
 
-    from actors.health.prom import serve
+    from health.prom import serve
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

@@ -5,12 +5,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from actors.health.alerts import (KINDS, LEVELS, Alert, AlertGate, all_down_alert, format_alert,
+from health.alerts import (KINDS, LEVELS, Alert, AlertGate, all_down_alert, format_alert,
                                   imbalance_alert, make_alert, queue_alerts, transition_alerts,
                                   uptime_alert)
-from actors.health.policy import (DEAD_DEVICE_STATES, DEGRADED, DEVICE_STATES, FAILED, HEALTH_STATES,
+from health.policy import (DEAD_DEVICE_STATES, DEGRADED, DEVICE_STATES, FAILED, HEALTH_STATES,
                                   HEALTHY, UNKNOWN, HealthPolicy, HealthTracker, Transition)
-from actors.health.report import (HealthHistory, grade, mttr_s, score, trim_changes, uptime_pct)
+from health.report import (HealthHistory, grade, mttr_s, score, trim_changes, uptime_pct)
 
 FAST = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ONE_S = HealthPolicy(heartbeat_s=1.0)

@@ -3,8 +3,8 @@
 Each row's protobuf goes both ways a real event goes: straight into `to_domain`, and
 through the real neonize client's dispatch (goneonize's C callback → Event.execute →
 our handler → poll()) with FakeGo standing in at the ctypes boundary. Both must give the
-same domain event, and the session's pure policy (`actors.device.react`) must then put
-the device where ARCHITECTURE.md §5 says.
+same domain event, and the session's pure policy (`masters.device.react`) must then put
+the device where docs/architecture.md, "Device states" says.
 
 Runs in a child pytest, like every test that imports neonize (tests/neonize_support.py).
 """
@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from actors import device
+from masters import device
 from neonize_support import IN_CHILD, PHONE, collect_where_runnable, run_in_child
 from test_neonize_transport import N, go, make, wait_events  # noqa: F401 - fixtures
 from transports import events as ev

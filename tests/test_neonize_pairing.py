@@ -12,13 +12,12 @@ Runs in a child pytest, like every test that imports neonize.
 """
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
 from neonize_support import PHONE, collect_where_runnable, run_in_child
-from storage import Store, masters
+from storage import Store, masters, pairing
 from test_neonize_transport import N, go, jid, wait_events  # noqa: F401 - fixtures
 
 DIGITS = PHONE[1:].encode()
@@ -31,7 +30,7 @@ def test_neonize_cases_in_a_child_process():
 @pytest.fixture
 def session(go, tmp_path):
     from actors.session import MasterSession
-    from actors.tree import Context
+    from runtime.context import Context
 
     class Session(MasterSession):
         """The actor's own code; thespian's wakeupAfter/send only recorded."""
@@ -47,11 +46,14 @@ def session(go, tmp_path):
 
         def fire(self, name: str) -> None:
             """The latest wakeup of that name arrives."""
-            self._on_wakeup(next(p for _, p in reversed(self.wakeups) if p[0] == name))
+            from thespian.actors import WakeupMessage
+            payload = next(p for _, p in reversed(self.wakeups) if p.name == name)
+            self._dispatch(WakeupMessage(None, payload), None)
 
         def pending(self, name: str) -> list[float]:
-            gen = self.timers.get(name)
-            return [s for s, p in self.wakeups if p == (name, gen)]
+            """The delays of that name's wakeups still armed (the base class drops stale ones)."""
+            gen = self._timers._current.get(name)
+            return [s for s, p in self.wakeups if p.name == name and p.generation == gen]
 
         def events(self, n: int = 1) -> list:
             got = wait_events(self.transport, n)
@@ -62,9 +64,11 @@ def session(go, tmp_path):
             with self.store.read() as txn:
                 return masters.get(txn, PHONE)
 
-        def pairing_file(self) -> str:
-            with open(os.path.join(self.ctx.home, "run", f"pairing-{PHONE}.txt")) as f:
-                return f.read().strip()
+        def pairing_outcome(self) -> str:
+            """The pairing outcome the CLI and the gateway read, as "kind value"."""
+            with self.store.read() as txn:
+                outcome = pairing.get(txn, PHONE)
+            return f"{outcome.kind} {outcome.value}"
 
     home = str(tmp_path / "home")
     made = []
@@ -97,12 +101,12 @@ def test_a_qr_pairing_nobody_scans_times_out_back_to_unlinked(go, session):
     assert conn.new_device == 1
     conn.qr("2@first")
     s.events()
-    assert s.pairing_file() == "qr 2@first" and s.state == "pairing"
+    assert s.pairing_outcome() == "qr 2@first" and s.state == "pairing"
 
     s.fire("pairing_timeout")      # 160 s later, and neonize said nothing
     assert s.state == "unlinked" and s.record().device_state == "unlinked"
     assert ("Stop", DIGITS) in go.calls
-    kind, _, why = s.pairing_file().partition(" ")
+    kind, _, why = s.pairing_outcome().partition(" ")
     assert kind == "failed" and "timed out after 160 s" in why and "scanned" in why
     conn.qr("2@late")              # a late code of the stopped pairing goes nowhere
     assert wait_events(s.transport, timeout=0.3) == [] and s.state == "unlinked"
@@ -116,7 +120,7 @@ def test_a_code_pairing_shows_the_code_then_links(N, go, session):
     conn = go.wait_connection(1)
     conn.qr("2@first")             # PairPhone works only once the QR is up
     s.events()
-    assert s.pairing_file() == "code ABCD-1234" and s.state == "pairing"
+    assert s.pairing_outcome() == "code ABCD-1234" and s.state == "pairing"
     [asked] = [c[1] for c in go.calls if c[0] == "PairPhone"]
     assert asked.phone == PHONE[1:]
 
@@ -148,7 +152,7 @@ def test_logged_out_stays_dead_and_a_relink_pairs_a_new_device(N, go, session):
     assert second.new_device == 1 and second.jid is None   # from scratch
     second.qr("2@new")
     s.events()
-    assert s.state == "pairing" and s.pairing_file() == "qr 2@new"
+    assert s.state == "pairing" and s.pairing_outcome() == "qr 2@new"
 
 
 def test_a_session_restarted_while_replaced_still_makes_its_one_retry(go, session):

@@ -7,7 +7,7 @@ import os
 import sys
 
 from actors.session import make_transport
-from actors.tree import Context
+from runtime.context import Context
 from runtime import config
 
 

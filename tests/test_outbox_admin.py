@@ -1,8 +1,7 @@
-"""The balancer area's admin handlers and CSV reading, against a real store and a stand-in gateway."""
+"""The balancing commands and CSV reading, against a real store and a stand-in gateway."""
 import pytest
 
-from actors.admin import HANDLERS, CommandError
-from actors.messages import OutboxChanged
+from commands.registry import CommandError, get
 from cli_commands.outbound import read_contacts
 from storage import Store, masters, outbox
 
@@ -10,16 +9,16 @@ P = "+971500000001"
 
 
 class Gateway:
-    """Just what the handlers use of the admin gateway: its store, peers and send."""
+    """Just what the commands use of the admin gateway: its store, and the balancer poke."""
 
     def __init__(self, store):
-        self.store, self.peers, self.sent = store, {"balancer": "balancer-address"}, []
+        self.store, self.pokes = store, []
 
-    def send(self, target, msg):
-        self.sent.append((target, msg))
+    def poke_balancer(self, reason):
+        self.pokes.append(reason)
 
-    def ask_peer(self, peer, make_msg, then, timeout=10.0):
-        raise AssertionError("these tests use handlers that answer from the store")
+    def ask_balancer(self, command, then=None, **args):
+        raise AssertionError("these tests use commands that answer from the store")
 
 
 @pytest.fixture
@@ -30,50 +29,50 @@ def gw(tmp_path):
 
 
 def test_send_queues_durably_and_pokes_the_balancer(gw):
-    data = HANDLERS["send"](gw, to="+44 7700 900001", text_="hi", wait_s=0)
+    data = get("send").fn(gw, to="+44 7700 900001", text_="hi", wait_s=0)
     assert data["state"] == "queued"
     with gw.store.read() as txn:
         entry = outbox.get(txn, data["id"])
     assert entry.to == "+447700900001" and entry.kind == "manual" and entry.state == "pending"
-    assert isinstance(gw.sent[-1][1], OutboxChanged)
+    assert gw.pokes == ["send"]
 
 
 def test_send_rejects_bad_input_and_changes_nothing(gw):
     with pytest.raises(CommandError) as info:
-        HANDLERS["send"](gw, to="+447700900001", text_="hi", via="+971599999999", wait_s=0)
+        get("send").fn(gw, to="+447700900001", text_="hi", via="+971599999999", wait_s=0)
     assert P in str(info.value) and "unknown master" in str(info.value)
     with pytest.raises(CommandError):
-        HANDLERS["send"](gw, to="+447700900001", text_="   ", wait_s=0)
+        get("send").fn(gw, to="+447700900001", text_="   ", wait_s=0)
     with gw.store.read() as txn:
         assert outbox.depth(txn) == 0
 
 
 def test_campaign_never_messages_a_contact_twice_and_resumes(gw):
-    first = HANDLERS["campaign.send"](gw, name="may", text_="menu", contacts=["+447700900001", "+447700900002"])
+    first = get("campaign.send").fn(gw, name="may", text_="menu", contacts=["+447700900001", "+447700900002"])
     assert (first["queued"], first["already"]) == (2, 0)
     # one is delivered, then the campaign is run again with more contacts (a resume)
     with gw.store.read() as txn:
         e = next(e for e in outbox.all(txn) if e.to == "+447700900001")
     gw.store.write(lambda txn: outbox.delivered(txn, e.id, "m1", P))
-    again = HANDLERS["campaign.send"](gw, name="may", text_="menu",
+    again = get("campaign.send").fn(gw, name="may", text_="menu",
                                       contacts=["+447700900001", "+447700900002", "+447700900003"])
     assert (again["queued"], again["already"]) == (1, 2)
-    status = HANDLERS["campaign.status"](gw)
+    status = get("campaign.status").fn(gw)
     assert status == [{"campaign": "may", "contacts": 3, "sent": 1, "pending": 2, "dead": 0}]
     with pytest.raises(CommandError):
-        HANDLERS["campaign.send"](gw, name="may", text_="another text", contacts=["+447700900009"])
+        get("campaign.send").fn(gw, name="may", text_="another text", contacts=["+447700900009"])
 
 
 def test_outbox_lists_dead_letters_and_retries_them(gw):
     entry, _ = gw.store.write(lambda txn: outbox.enqueue(txn, "+447700900001", "x"))
     for _ in range(3):
         gw.store.write(lambda txn: outbox.failed(txn, entry.id, "number not on WhatsApp", 0.0, 3))
-    dead = HANDLERS["outbox.list"](gw, dead=True)
+    dead = get("outbox.list").fn(gw, dead=True)
     assert [d["id"] for d in dead] == [entry.id] and dead[0]["last_error"] == "number not on WhatsApp"
-    assert HANDLERS["outbox.list"](gw) == []
+    assert get("outbox.list").fn(gw) == []
     with pytest.raises(CommandError):
-        HANDLERS["outbox.retry"](gw, id=999)
-    assert HANDLERS["outbox.retry"](gw, all_dead=True) == {"retried": [entry.id]}
+        get("outbox.retry").fn(gw, id=999)
+    assert get("outbox.retry").fn(gw, all_dead=True) == {"retried": [entry.id]}
     with gw.store.read() as txn:
         back = outbox.get(txn, entry.id)
     assert back.state == "pending" and back.attempts == 0
@@ -81,7 +80,7 @@ def test_outbox_lists_dead_letters_and_retries_them(gw):
 
 def test_conversations_filter_names_registered_masters_on_a_typo(gw):
     with pytest.raises(CommandError) as info:
-        HANDLERS["conversations.list"](gw, master="+971500000009")
+        get("conversations.list").fn(gw, master="+971500000009")
     assert P in str(info.value)
 
 

@@ -1,9 +1,9 @@
-"""The device state machine (actors/device.py) without any actor: what each event leads to."""
+"""The device state machine (masters/device.py) without any actor: what each event leads to."""
 from __future__ import annotations
 
 import pytest
 
-from actors import device
+from masters import device
 from transports import events as ev
 
 NOW = 1_000_000.0

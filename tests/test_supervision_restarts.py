@@ -56,7 +56,7 @@ def test_sigkilled_child_gets_a_new_process_that_serves(actor_system):
 @pytest.fixture
 def logged_system(home, port):
     """Like the actor_system fixture, with thespian's log going to a file under home."""
-    from actors import system
+    from daemon import system
     from runtime import procs
 
     path = os.path.join(home, "actors.log")

@@ -32,7 +32,7 @@ def load() -> Any:
     """Import neonize the first time a transport needs it, in the process that uses it.
 
     Importing neonize loads its Go library and starts the Go runtime: never do this
-    before thespian forks (ARCHITECTURE.md §7).
+    before thespian forks (docs/architecture.md, "Facts about the parts").
     """
     global _NZ
     if _NZ is None:

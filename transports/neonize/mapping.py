@@ -2,7 +2,7 @@
 
 `to_domain(event)` is a pure function. It never imports neonize: importing
 neonize starts its Go runtime, which must not happen before thespian forks
-(ARCHITECTURE.md §7). Events are recognised by their protobuf type name.
+(docs/architecture.md, "Facts about the parts"). Events are recognised by their protobuf type name.
 
 What goneonize 0.5.2 puts in the fields (read from its encoder, checked
 against the shipped library):

@@ -1,6 +1,6 @@
 """NeonizeTransport: one master's real WhatsApp connection, through neonize 0.5.2.
 
-Implements transports.base.Transport. How it sits on neonize (ARCHITECTURE.md §7):
+Implements transports.base.Transport. How it sits on neonize (docs/architecture.md, "Facts about the parts"):
 
 - neonize is imported only inside methods, never at module import: a Go
   runtime imported before thespian forks hangs in connect() in the child.
@@ -324,7 +324,7 @@ class NeonizeTransport:
     def _on_login_status(self, gen: int, status: str) -> None:
         if status == "timeout":
             # neonize's QR codes ran out (160 s), or the socket dropped while pairing. The
-            # caller owns the pairing timeout (ARCHITECTURE.md §7), so no event: just say so.
+            # caller owns the pairing timeout (docs/architecture.md, "Facts about the parts"), so no event: just say so.
             log.warning("pairing for %s ended without a phone linking this device", self.phone)
         elif status == "err-client-outdated":
             self._emit(gen, Outdated())

@@ -34,7 +34,7 @@ class _Conn:
 
 
 def _check_loopback(host: str) -> None:
-    # Nothing of this project listens beyond loopback (notes/COMMON.md).
+    # Nothing of this project listens beyond loopback (README.md, "Configuration").
     try:
         ok = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -1,0 +1,380 @@
+"""The load balancer actor: the only dispatcher of the durable outbox, and failover.
+
+It decides which master sends each pending entry (dispatch.py), hands
+entries to the sessions in bounded windows (an unbounded burst collapses
+thespian's transmit queue), and frees them when the session reports back.
+Sessions announce themselves with DeviceStateChanged, which is how it learns
+their addresses.
+
+Failover (failover.py does the transaction): a master entering a dead device
+state, or declared `failed` by the HA monitor, has its conversations and
+outbox moved to healthy siblings — once (`state.down`), under the failover
+gate (one at a time per master, paused after too many). With no healthy
+sibling the failover waits (`state.waiting`) and completes as soon as a
+master is usable again. What must survive a restart is in LMDB (meta).
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from datetime import timedelta
+
+import structlog
+from thespian.actors import WakeupMessage
+
+from balancing import failover as fo
+from actors.balancer_admin import BalancerAdmin
+from balancing.dispatch import plan_dispatch
+from balancing.handover import RestorePlan
+from balancing.ratelimit import RateLimiter, limits_from_config
+from balancing.strategies import RoundRobinState
+from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged, HealthChanged,
+                             InboundMessage, OutboxChanged, SendNow, SendResult, ToMaster)
+from runtime import config, logs
+from runtime.vocabulary import TRANSIENT_DEVICE_STATES
+from storage import Store, conversations, masters, outbox
+from storage import balancer as balancer_store
+from supervision import messages as sup
+from supervision.actor import SupervisedActor
+
+log = structlog.get_logger("balancer")
+
+WINDOW = 64            # entries in flight per master
+IN_FLIGHT_TIMEOUT_S = 45.0
+TICK_S = 0.5
+DISPATCH_BATCH_S = 0.005
+VIEWS_TTL_S = 1.0      # conversation counts are recounted at most this often
+TRANSIENT = TRANSIENT_DEVICE_STATES
+
+
+class Balancer(BalancerAdmin, SupervisedActor):
+    def on_start(self, ctx):
+        self.ctx = ctx
+        self.cfg = config.load(ctx.home)
+        logs.configure(self.cfg.logging.level, actor="balancer")
+        self.store = Store(ctx.home)
+        f = self.cfg.failover
+        with self.store.read() as txn:
+            self.state = fo.load_state(txn, f.lock_timeout_s, f.max_per_window, f.window_s, f.strategy)
+            saved_limits = balancer_store.get_limits(txn)
+        self.limits = limits_from_config(self.cfg.limits)
+        self.limiters = {p: RateLimiter.from_dict(d, self.limits) for p, d in saved_limits.items()}
+        self.sessions: dict[str, object] = {}      # phone → address
+        self.device: dict[str, str] = {}           # phone → device state
+        self.in_flight: dict[int, tuple[str, float]] = {}  # entry id → (master, since)
+        self.rr = RoundRobinState()
+        self.recovering: set[str] = set()          # back after a failover: new conversations first
+        self.fresh: dict[str, str] = {}            # customer → master picked before its conversation exists
+        self.watchers: dict[int, list] = {}        # entry id → [(ref, reply_to, deadline)]
+        self.restoring: dict[str, RestorePlan] = {}  # `failover restore` in progress, batch by batch
+        self.restoring_step: dict[str, int] = {}
+        self.sent_log: dict[str, deque] = {}       # master → send times (throughput)
+        self._views, self._views_at = None, 0.0
+        self._masters_address = None
+        self._dispatched_at = 0.0
+        self.in_grace: set[str] = set()            # failed, but may be back within [failover] grace_s
+        self.on_peers(self.peers)
+        self.wakeupAfter(timedelta(seconds=TICK_S), payload="tick")
+        log.info("balancer_started", strategy=self.state.strategy, failed_over=sorted(self.state.down),
+                 limits="on" if self.limits.enabled else "off")
+
+    def on_peers(self, peers):
+        """A (re)started balancer, or masters supervisor, learns the running sessions from it:
+        a session announces itself only when it starts or changes state."""
+        address = peers.get("masters")
+        if address is not None and address != self._masters_address:
+            self._masters_address = address
+            self.send(address, sup.WhichChildren(ref="balancer-sessions"))
+
+    def _children(self, msg: sup.Children) -> None:
+        with self.store.read() as txn:
+            records = {m.phone: m for m in masters.all(txn)}
+        for child in msg.children:
+            phone = child.id.removeprefix("master:")
+            if child.id.startswith("master:") and child.address is not None and phone not in self.sessions:
+                self.sessions[phone] = child.address
+                if phone in records:
+                    self.device.setdefault(phone, records[phone].device_state)
+        self._views = None
+        for phone, state in list(self.device.items()):
+            if state in fo.DEAD_STATES and phone not in self.state.down:
+                # it died while this balancer was not there to hear it
+                self.failover(phone, f"device {state} (found after a balancer restart)")
+        self.dispatch()
+
+    # ------------------------------------------------------------------ messages
+
+    def on_message(self, msg, sender):
+        if isinstance(msg, DeviceStateChanged):
+            self._device_changed(msg, sender)
+        elif isinstance(msg, HealthChanged):
+            self._health_changed(msg)
+        elif isinstance(msg, (OutboxChanged, InboundMessage)):
+            self.dispatch_soon()
+        elif isinstance(msg, SendResult):
+            self._send_result(msg)
+        elif isinstance(msg, ToMaster):
+            self._forward(msg, sender)
+        elif isinstance(msg, sup.Children):
+            self._children(msg)
+        elif isinstance(msg, WakeupMessage) and msg.payload == "tick":
+            self._tick()
+            self.wakeupAfter(timedelta(seconds=TICK_S), payload="tick")
+        elif isinstance(msg, AdminRequest):
+            self.run_command(msg, sender)
+
+    def _health_changed(self, msg: HealthChanged) -> None:
+        self._views = None   # health decides who is usable: never route on a stale view
+        grace = self.cfg.failover.grace_s
+        if msg.new == "failed":
+            if grace > 0 and self.device.get(msg.phone) not in fo.DEAD_STATES:
+                # A crash or hang its supervisor is already mending: moving every customer
+                # (for good) over a restart of milliseconds is worse than the short wait.
+                # Meanwhile its customers' messages wait for it (hold).
+                self.in_grace.add(msg.phone)
+                self.after(grace, f"grace:{msg.phone}", msg.reason or "health failed")
+            else:
+                self.failover(msg.phone, msg.reason or "health failed")
+        elif msg.new == "healthy":
+            self.in_grace.discard(msg.phone)
+            self.cancel_timer(f"grace:{msg.phone}")
+            self._recovered(msg.phone)
+        self.dispatch_soon()
+
+    def _grace_over(self, phone: str, reason: str) -> None:
+        self.in_grace.discard(phone)
+        with self.store.read() as txn:
+            record = masters.get(txn, phone)
+        if record is not None and record.health == "failed":
+            self.failover(phone, f"{reason} (not back within {self.cfg.failover.grace_s:g} s)")
+
+    def _device_changed(self, msg: DeviceStateChanged, sender) -> None:
+        if self.sessions.get(msg.phone) not in (None, sender):
+            self._release(msg.phone)   # a new session process: the old one's sends never answer
+        self.sessions[msg.phone] = sender
+        before = self.device.get(msg.phone)
+        self.device[msg.phone] = msg.new
+        if msg.new in fo.DEAD_STATES:
+            self.failover(msg.phone, f"device {msg.new}" + (f": {msg.reason}" if msg.reason else ""))
+        elif msg.new == "connected" and before != "connected":
+            self._recovered(msg.phone)
+        self.dispatch()
+
+    def _send_result(self, msg: SendResult) -> None:
+        now = time.time()
+        for entry_id in msg.sent:
+            self.in_flight.pop(entry_id, None)
+            self.sent_log.setdefault(msg.master, deque()).append(now)
+            for ref, reply_to, _ in self.watchers.pop(entry_id, []):
+                self.send(reply_to, AdminReply(ref, True, data={"id": entry_id, "state": "sent",
+                                                                 "master": msg.master}))
+        for entry_id in msg.failed + msg.deferred:
+            self.in_flight.pop(entry_id, None)
+        if msg.sent or msg.failed:
+            self.dispatch_soon()
+
+    def _forward(self, msg: ToMaster, sender) -> None:
+        address = self.sessions.get(msg.phone)
+        if address is None:
+            if msg.reply_to is not None:
+                self.send(msg.reply_to, AdminReply(msg.ref, False, error=f"master {msg.phone} has no running session"))
+            return
+        self.send(address, msg.msg)
+
+    def _tick(self) -> None:
+        now_m, now = time.monotonic(), time.time()
+        for entry_id, (_, since) in list(self.in_flight.items()):
+            if now_m - since > IN_FLIGHT_TIMEOUT_S:   # a session that died mid-send never answers
+                del self.in_flight[entry_id]
+        for entry_id, waiting in list(self.watchers.items()):
+            for w in [w for w in waiting if w[2] <= now]:
+                waiting.remove(w)
+                self.send(w[1], AdminReply(w[0], True, data={"id": entry_id, "state": "queued"}))
+            if not waiting:
+                del self.watchers[entry_id]
+        if self.state.waiting:
+            self._complete_waiting()
+        self.dispatch()
+
+    def _release(self, phone: str) -> None:
+        for entry_id, (master, _) in list(self.in_flight.items()):
+            if master == phone:
+                del self.in_flight[entry_id]
+
+    # ------------------------------------------------------------------ failover
+
+    def _usable(self, m) -> bool:
+        return (self.device.get(m.phone) == "connected" and m.phone in self.sessions
+                and m.health != "failed" and m.phone not in self.state.down and m.desired == "running")
+
+    def failover(self, phone: str, reason: str, automatic: bool = True, to: str | None = None,
+                 completing: bool = False) -> fo.FailoverResult | None:
+        """Move `phone`'s conversations away; None when it did not run (already done, paused, busy)."""
+        if automatic and not completing and phone in self.state.down:
+            return None   # this master is already failed over: one failover per failure
+        decision = self.state.gate.acquire(phone, automatic=automatic and not completing)
+        if not decision.allowed:
+            if decision.reason == "paused" and phone not in self.state.down:
+                self.state.down.add(phone)
+                self._save(lambda txn: masters.update(txn, phone, failover_paused=True))
+                self._alert("critical", "failover_paused", phone,
+                            f"automatic failover of {phone} is paused after {self.cfg.failover.max_per_window} "
+                            f"failovers in {self.cfg.failover.window_s:g} s: whitecaves failover resume {phone}")
+            elif decision.reason == "running":
+                self.state.waiting.setdefault(phone, {"reason": reason, "since": time.time(), "to": to})
+                self._save()
+            return None
+        self.state.down.add(phone)
+        # Noted before the transaction: a balancer that dies mid-way completes it after its restart.
+        self.state.waiting[phone] = {"reason": reason, "to": to,
+                                     "since": self.state.waiting.get(phone, {}).get("since", time.time())}
+        self._save()
+        if not completing:
+            self._alert("critical", "failover_started", phone, f"failover of {phone} started: {reason}")
+        started = time.time()
+        try:
+            views = self.views(fresh=True)
+            result = self.store.write(lambda txn: fo.run_failover(
+                txn, phone, views, reason, self.cfg.failover.note, to=to, started=started))
+        except Exception as e:  # rolled back: nothing moved
+            log.exception("failover_failed", master=phone)
+            error = repr(e)
+            result = self.store.write(lambda txn: fo.record_failed(txn, phone, reason, error, started))
+            self.state.gate.release(phone)
+            self.state.waiting.pop(phone, None)
+            self._save()
+            self._alert("critical", "failover_failed", phone, f"failover of {phone} failed: {e}")
+            return result
+        self.state.gate.release(phone)
+        self._views = None
+        if result.status != "waiting":
+            self.state.waiting.pop(phone, None)
+            self._alert("info", "failover_completed", phone,
+                        f"failover of {phone} completed: {result.moved} "
+                        f"conversation{'' if result.moved == 1 else 's'} to "
+                        + (", ".join(f"{p} ({n})" for p, n in result.targets.items()) or "nobody")
+                        + f" in {result.duration_s * 1000:.0f} ms")
+        self._save()
+        log.info("failover", master=phone, status=result.status, moved=result.moved,
+                 targets=result.targets, retargeted=result.retargeted, waiting=result.waiting,
+                 duration_s=result.duration_s, event_seq=result.event)
+        if not any(v.healthy for v in self.views()):
+            self._alert("critical", "all_masters_down", None,
+                        "no master is healthy: outbound messages are held in the outbox")
+        self.dispatch()
+        return result
+
+    def _recovered(self, phone: str) -> None:
+        with self.store.read() as txn:
+            record = masters.get(txn, phone)
+        if record is None or record.health == "failed" and self.device.get(phone) != "connected":
+            return
+        if phone in self.state.down:
+            self.state.down.discard(phone)
+            self.recovering.add(phone)
+            log.info("master_recovered", master=phone)
+        self.state.waiting.pop(phone, None)   # back before any sibling: it keeps its conversations
+        self._views = None
+        self._save()
+        self._complete_waiting()
+
+    def _complete_waiting(self) -> None:
+        healthy = {v.phone for v in self.views() if v.healthy}
+        if not self.state.waiting or not healthy:
+            return
+        for phone, info in list(self.state.waiting.items()):
+            if info.get("to") and info["to"] not in healthy:
+                continue   # `failover run --to` waits for that master only
+            self.failover(phone, info.get("reason", ""), to=info.get("to"), completing=True)
+
+    def _alert(self, level: str, kind: str, master: str | None, text_: str) -> None:
+        # The HA monitor logs the alert itself, at its level; here only that it was passed on.
+        log.debug("alert_raised", alert_level=level, kind=kind, master=master)
+        monitor = self.peers.get("ha-monitor")
+        if monitor is not None:
+            self.send(monitor, Alert(level, kind, master, text_, time.time()))
+
+    def _save(self, extra=None) -> None:
+        def write(txn):
+            fo.save_state(txn, self.state)
+            if extra is not None:
+                extra(txn)
+        self.store.write(write)
+
+    # ------------------------------------------------------------------ dispatch
+
+    def views(self, fresh: bool = False):
+        """MasterViews with conversation counts (recounted at most every VIEWS_TTL_S unless fresh)."""
+        if fresh or self._views is None or time.monotonic() - self._views_at > VIEWS_TTL_S:
+            with self.store.read() as txn:
+                self._views = fo.master_views(txn, self._usable)
+                self._records = {m.phone: m for m in masters.all(txn)}
+            self._views_at = time.monotonic()
+            for phone in list(self.recovering):   # caught up with the others: no longer first
+                mine = next((v for v in self._views if v.phone == phone), None)
+                usable = [v.conversations for v in self._views if v.healthy]
+                if mine is None or (usable and mine.conversations >= sum(usable) / len(usable)):
+                    self.recovering.discard(phone)
+        return self._views
+
+    def _hold(self) -> set[str]:
+        """Owners worth waiting for: running, not failed over, only reconnecting."""
+        return {p for p, m in self._records.items()
+                if m.desired == "running" and p not in self.state.down
+                and (p in self.in_grace
+                     or m.health != "failed" and self.device.get(p, m.device_state) in TRANSIENT)}
+
+    def dispatch_soon(self) -> None:
+        """Dispatch within DISPATCH_BATCH_S: under a burst one pass over the outbox serves many
+        messages, instead of one pass per message (which falls behind and never catches up)."""
+        if self.timer_pending("dispatch-soon"):
+            return
+        since = time.monotonic() - self._dispatched_at
+        if since >= DISPATCH_BATCH_S:
+            self.dispatch()         # quiet until now: no reason to wait
+        else:
+            self.after(DISPATCH_BATCH_S - since, "dispatch-soon")
+
+    def dispatch(self) -> None:
+        """Hand due pending entries to masters, at most WINDOW in flight per master."""
+        self._dispatched_at = time.monotonic()
+        views = self.views()
+        if not any(v.healthy for v in views):
+            return
+        now = time.time()
+        for phone in self._records:
+            self.limiters.setdefault(phone, RateLimiter(self.limits))
+        with self.store.read() as txn:
+            entries = outbox.pending(txn, now=now, limit=2000, campaign_limit=500)
+            owners: dict[str, str | None] = {}
+
+            def owner_of(customer: str) -> str | None:
+                if customer not in owners:
+                    conv = conversations.get(txn, customer)
+                    owners[customer] = conv.master if conv else None
+                return owners[customer]
+            plan = plan_dispatch(entries, views, owner_of, self._hold(),
+                                 {i: m for i, (m, _) in self.in_flight.items()}, WINDOW,
+                                 self.limiters, self.state.strategy, self.rr, now,
+                                 self.recovering, self.fresh)
+        if len(self.fresh) > 10000:
+            self.fresh.clear()
+        if plan.moves:
+            def assign(txn):
+                for entry_id, target in plan.moves.items():
+                    e = outbox.get(txn, entry_id)
+                    if e is not None:
+                        e.master = target
+                        outbox.put(txn, e)
+                if self.limits.enabled:
+                    balancer_store.put_limits(txn, {p: lim.to_dict() for p, lim in self.limiters.items()})
+            self.store.write(assign)
+        if plan.next_in < TICK_S:
+            # A master's gap ends before the next tick: look again exactly then, or a
+            # rate-limited master sends one entry per tick instead of one per gap.
+            self.after(plan.next_in, "dispatch")
+        for master, ids in plan.per_master.items():
+            since = time.monotonic()
+            for entry_id in ids:
+                self.in_flight[entry_id] = (master, since)
+            self.send(self.sessions[master], SendNow(ids))

@@ -1,0 +1,182 @@
+"""Failover and restore as LMDB transactions, without actors.
+
+`run_failover` applies a hand-over plan (handover.py) inside ONE write
+transaction: conversations change owner, the failed master's pending outbox
+entries follow their customers, a `failover` event is written and a hand-over
+note is queued to every moved customer from its new master. The caller runs
+it through `Store.write`, so an exception anywhere before the commit leaves
+nothing moved (LMDB aborts the transaction).
+
+`BalancerState` is what the balancer must not forget across its own restart:
+the failover gate (locks, history, pauses), failovers waiting for a healthy
+sibling, masters it considers down, and the strategy chosen at run time.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from balancing.handover import FailoverGate, plan_handover
+from balancing.strategies import MasterView
+from runtime.vocabulary import DEAD_DEVICE_STATES
+from storage import conversations, events, masters, outbox
+from storage import balancer as balancer_store
+from storage.env import Txn
+
+DEAD_STATES = DEAD_DEVICE_STATES
+
+
+@dataclass
+class FailoverResult:
+    failed: str
+    status: str                       # completed | waiting (no healthy sibling) | failed
+    reason: str
+    targets: dict[str, int] = field(default_factory=dict)
+    moved: int = 0
+    retargeted: int = 0
+    notes: int = 0
+    waiting: int = 0                  # conversations still owned by the failed master
+    duration_s: float = 0.0
+    event: int = 0
+    error: str = ""
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def master_views(txn: Txn, usable: Callable[[masters.Master], bool]) -> list[MasterView]:
+    """Every registered master with its owned conversations and pending outbox depth."""
+    owned: dict[str, int] = {}
+    for conv in conversations.all(txn):
+        owned[conv.master] = owned.get(conv.master, 0) + 1
+    depth: dict[str, int] = {}
+    for entry in outbox.pending(txn):
+        if entry.master:
+            depth[entry.master] = depth.get(entry.master, 0) + 1
+    return [MasterView(phone=m.phone, role=m.role if m.role in ("primary", "backup") else "backup",
+                       priority=m.priority, weight=m.weight or 1.0, region=m.region,
+                       healthy=usable(m), conversations=owned.get(m.phone, 0),
+                       outbox_depth=depth.get(m.phone, 0))
+            for m in masters.all(txn)]
+
+
+def note_text(template: str, master: masters.Master | None, phone: str) -> str:
+    name = master.name if master is not None else phone
+    try:
+        return template.format(name=name, phone=phone)
+    except (KeyError, IndexError, ValueError):
+        return template   # a template with a stray brace is sent as written
+
+
+def run_failover(txn: Txn, failed: str, views: list[MasterView], reason: str, note_template: str,
+                 to: str | None = None, started: float | None = None,
+                 before_commit: Callable[[], None] | None = None) -> FailoverResult:
+    """Move `failed`'s conversations and outbox to healthy siblings, in this transaction.
+
+    Without a healthy sibling nothing moves and the result is `waiting`; the
+    outbox entries stay where they are (nothing is dropped). `before_commit`
+    is a test hook: raising there must leave the store untouched.
+    """
+    started = time.time() if started is None else started
+    owned = [(c.customer, c.master) for c in conversations.all(txn, master=failed)]
+    plan = plan_handover(failed, owned, views, to=to)
+    result = FailoverResult(failed, "completed", reason, targets=plan.targets,
+                            moved=len(plan.moves), waiting=len(plan.unplaced))
+    if plan.unplaced:
+        result.status = "waiting"
+        result.moved, result.targets = 0, {}
+    else:
+        names = {phone: masters.get(txn, phone) for phone in plan.targets}
+        for customer, target in plan.moves.items():
+            conv = conversations.get(txn, customer)
+            conv.master, conv.handed_from = target, failed
+            conversations.put(txn, conv)
+        result.retargeted = outbox.retarget(txn, plan.moves, failed)
+        seq = balancer_store.next_failover_seq(txn)
+        for customer, target in plan.moves.items():
+            outbox.enqueue(txn, customer, note_text(note_template, names[target], target),
+                           kind="handover", key=f"handover:{seq}:{customer}", master=target)
+        result.notes = len(plan.moves)
+    if before_commit is not None:
+        before_commit()
+    result.duration_s = round(time.time() - started, 6)
+    result.event = events.append(txn, "failover", failed, status=result.status, reason=reason,
+                                 targets=result.targets, count=result.moved,
+                                 retargeted=result.retargeted, waiting=result.waiting,
+                                 duration_s=result.duration_s).seq
+    return result
+
+
+def record_failed(txn: Txn, failed: str, reason: str, error: str, started: float) -> FailoverResult:
+    """A failover that rolled back: only the event is written (in a fresh transaction)."""
+    result = FailoverResult(failed, "failed", reason, error=error,
+                            duration_s=round(time.time() - started, 6))
+    result.event = events.append(txn, "failover", failed, status="failed", reason=reason,
+                                 error=error, targets={}, count=0,
+                                 duration_s=result.duration_s).seq
+    return result
+
+
+def handed_over(txn: Txn, recovered: str) -> list[tuple[str, str]]:
+    """(customer, current owner) of the conversations a failover took from `recovered`."""
+    return [(c.customer, c.master) for c in conversations.all(txn)
+            if c.handed_from == recovered and c.master != recovered]
+
+
+def run_restore(txn: Txn, recovered: str, note_template: str, customers: set[str] | None = None) -> dict:
+    """`failover restore`: conversations a failover took from `recovered` go back to it.
+
+    Those of `customers` (all when None), with a note from `recovered` to each
+    customer; their pending outbox entries follow them. The balancer calls it
+    once per batch of a RestorePlan, so they flow back gradually.
+    """
+    back = [c for c in conversations.all(txn) if c.handed_from == recovered and c.master != recovered
+            and (customers is None or c.customer in customers)]
+    record = masters.get(txn, recovered)
+    seq = balancer_store.next_failover_seq(txn)
+    by_owner: dict[str, dict[str, str]] = {}
+    for conv in back:
+        by_owner.setdefault(conv.master, {})[conv.customer] = recovered
+        conv.master, conv.handed_from = recovered, None
+        conversations.put(txn, conv)
+    retargeted = sum(outbox.retarget(txn, moves, owner, only_moved=True) for owner, moves in by_owner.items())
+    for conv in back:
+        outbox.enqueue(txn, conv.customer, note_text(note_template, record, recovered),
+                       kind="handover", key=f"restore:{seq}:{conv.customer}", master=recovered)
+    sources = {owner: len(moves) for owner, moves in sorted(by_owner.items())}
+    events.append(txn, "failover_restore", recovered, count=len(back), sources=sources,
+                  retargeted=retargeted)
+    return {"restored": recovered, "count": len(back), "sources": sources, "retargeted": retargeted}
+
+
+# ------------------------------------------------------------------ persisted state
+
+@dataclass
+class BalancerState:
+    gate: FailoverGate
+    waiting: dict[str, dict] = field(default_factory=dict)   # phone → {"reason", "since", "to"}
+    down: set[str] = field(default_factory=set)              # failed over, not back yet
+    strategy: str = ""
+
+    def to_dict(self) -> dict:
+        return {"gate": self.gate.to_dict(), "waiting": self.waiting, "down": sorted(self.down),
+                "strategy": self.strategy}
+
+
+def load_state(txn: Txn, lock_timeout_s: float, max_failovers: int, window_s: float,
+               default_strategy: str) -> BalancerState:
+    data = balancer_store.get_failover(txn)
+    gate = FailoverGate.from_dict(data.get("gate", {}), lock_timeout_s=lock_timeout_s,
+                                  max_failovers=max_failovers, window_s=window_s)
+    return BalancerState(gate, dict(data.get("waiting", {})), set(data.get("down", [])),
+                         data.get("strategy") or default_strategy)
+
+
+def save_state(txn: Txn, state: BalancerState) -> None:
+    balancer_store.put_failover(txn, state.to_dict())
+
+
+def read_state(txn: Txn) -> dict:
+    """The persisted state as plain data (admin reads it without the actor)."""
+    return balancer_store.get_failover(txn)

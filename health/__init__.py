@@ -1,0 +1,1 @@
+"""Health: heartbeats to health states, recovery, alerts, uptime history, metrics (pure policy and commands)."""
