@@ -16,7 +16,7 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
     from actors.root import Root
     from runtime import logs  # structlog costs ~0.25 s to import: only the start needs it
     from actors.tree import Context, root_args
-    from supervision.messages import Init, Started
+    from supervision.messages import Init, StartFailed, Started
 
     cfg = config_mod.load(where.home)  # a bad config.toml stops us here, before anything runs
     where.bind = where.bind or cfg.daemon.bind
@@ -44,6 +44,8 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
         root = asys.createActor(Root, globalName=ROOT_NAME)
         reply = ask(asys, root, Init(child_id="root", args=root_args(ctx, cfg), peers={}),
                     timeout=cfg.daemon.start_timeout_s, ref=None)
+        if isinstance(reply, StartFailed):  # e.g. 'failed_to_start_child masters: failed_to_start_child …'
+            raise DaemonError(f"the daemon did not start: {reply.reason} (see {logs.log_file(where.home)})")
         if not isinstance(reply, Started):
             raise DaemonError(f"the daemon did not come up within {cfg.daemon.start_timeout_s:g} s "
                               f"(see {logs.log_file(where.home)})")
