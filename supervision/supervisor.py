@@ -38,18 +38,17 @@ import itertools
 import logging
 import random
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 from thespian.actors import ActorExitRequest, ChildActorExited
 
 from supervision.actor import SupervisedActor
 from supervision.child import Child, import_actor
-from supervision.messages import (ChildStarted, ChildStatus, Children, CountChildren, Counts, DeleteChild,
+from supervision.messages import (ChildStarted, Children, CountChildren, Counts, DeleteChild,
                                   Done, Exiting, Init, Peers, RestartChild, StartChild, StartFailed, Started,
                                   SupervisorError, TerminateChild, WhichChildren)
 from supervision.spec import (BackoffState, ChildSpec, ChildView, IntensityWindow, SupervisorArgs,
                               check_unique_ids, exit_is_abnormal, plan_exit)
+from supervision.status import StatusQueries
 from supervision.stopping import stop_process
 from supervision.thespian_internals import child_pid, report_every_dead_child
 
@@ -58,16 +57,7 @@ def _log() -> logging.Logger:
     return logging.getLogger("supervision.Supervisor")
 
 
-@dataclass
-class _Query:
-    """A recursive WhichChildren waiting for sub-supervisors' answers."""
-    sender: Any
-    ref: Any
-    statuses: list[ChildStatus]
-    waiting: dict = field(default_factory=dict)  # our sub-request ref → index in statuses
-
-
-class Supervisor(SupervisedActor):
+class Supervisor(StatusQueries, SupervisedActor):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,9 +67,7 @@ class Supervisor(SupervisedActor):
         self._queue: list[tuple[str, int]] = []   # (child id, batch) due to start, in order
         self._starting: str | None = None         # the child whose Started we wait for
         self._batches = itertools.count(1)
-        self._refs = itertools.count(1)
-        self._queries: dict[str, _Query] = {}     # our query id → query
-        self._sub_refs: dict[str, str] = {}       # ref of a question to a sub-supervisor → our query id
+        self._init_queries()
         self._parent_peers: dict = {}
         self._stopping = False
         self._initial: list[str] = []             # static children that have not answered Started yet
@@ -163,11 +151,7 @@ class Supervisor(SupervisedActor):
                 child.exit_reason = None
                 self._exited(child, what="start timeout")
         elif kind == "query":
-            query = self._queries.pop(payload, None)
-            if query is not None:
-                for sub_ref in query.waiting:
-                    self._sub_refs.pop(sub_ref, None)
-                self.send(query.sender, Children(query.ref, query.statuses))
+            self._query_timed_out(payload)
 
     # ------------------------------------------------------------ starting
 
@@ -389,45 +373,6 @@ class Supervisor(SupervisedActor):
                 self.send(sender, SupervisorError(ref, error, code))
             else:
                 self.send(sender, ChildStarted(ref, child.id) if kind == "start" else Done(ref))
-
-    # ------------------------------------------------------------ status
-
-    def _status(self, child: Child, now: float) -> ChildStatus:
-        running = child.state == "running"
-        return ChildStatus(
-            id=child.id, pid=child.pid, state=child.state, restarts=child.restarts,
-            uptime_s=now - child.started_at if running and child.started_at else None,
-            next_start_in_s=max(0.0, child.due_at - now) if child.state == "restarting" and child.due_at else None,
-            is_supervisor=child.is_supervisor, address=child.address if running else None,
-            last_exit=child.last_exit)
-
-    def _which_children(self, msg: WhichChildren, sender) -> None:
-        now = time.monotonic()
-        statuses = [self._status(c, now) for c in self._children]
-        subs = [(i, c) for i, c in enumerate(self._children) if c.is_supervisor and c.state == "running"]
-        if not msg.recursive or not subs:
-            return self.send(sender, Children(msg.ref, statuses))
-        qid = f"{self.child_id}:{next(self._refs)}"
-        query = _Query(sender, msg.ref, statuses)
-        for i, c in subs:
-            sub_ref = f"{qid}/{i}"
-            query.waiting[sub_ref] = i
-            self._sub_refs[sub_ref] = qid
-            # Half our time for the level below, so its own timeout fires before ours.
-            self.send(c.address, WhichChildren(sub_ref, True, msg.timeout_s / 2))
-        self._queries[qid] = query
-        self.after(msg.timeout_s, f"query:{qid}", qid)
-
-    def _sub_answer(self, msg: Children) -> None:
-        qid = self._sub_refs.pop(msg.ref, None) if isinstance(msg.ref, str) else None
-        query = self._queries.get(qid)
-        if query is None or msg.ref not in query.waiting:
-            return  # late (already answered at the timeout), or not ours
-        query.statuses[query.waiting.pop(msg.ref)].children = msg.children
-        if not query.waiting:
-            del self._queries[qid]
-            self.cancel_timer(f"query:{qid}")
-            self.send(query.sender, Children(query.ref, query.statuses))
 
     # ------------------------------------------------------------ small helpers
 
