@@ -207,11 +207,15 @@ class Supervisor(StatusQueries, SupervisedActor):
         self._starting = None
         self._answer_waiters(child, None)
         self._broadcast_peers()
-        if child.id in self._initial:
-            self._initial.remove(child.id)
+        self._settle_initial(child.id)
+        self._pump()
+
+    def _settle_initial(self, cid: str) -> None:
+        """A static child has started (or was terminated meanwhile): Started once none is left."""
+        if cid in self._initial:
+            self._initial.remove(cid)
             if not self._initial:
                 self.start_done()
-        self._pump()
 
     # ------------------------------------------------------------ exits
 
@@ -347,6 +351,7 @@ class Supervisor(StatusQueries, SupervisedActor):
                 self._hold_dependents(child)
             self._stop_child(child)
             self._answer_waiters(child, f"child {child.id} was terminated")
+            self._settle_initial(child.id)
             if child.spec.restart == "temporary":
                 self._remove(child)
             self.send(sender, Done(msg.ref))
