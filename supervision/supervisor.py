@@ -221,6 +221,7 @@ class Supervisor(StatusQueries, SupervisedActor):
 
     def _exited(self, child: Child, what: str = "abnormal") -> None:
         """Child's process has ended without the supervisor asking: apply the restart plan."""
+        failure = None
         if child.state == "starting":
             failure = child.start_error or ("no Started within %g s" % self.args.flags.start_timeout_s
                                             if what == "start timeout" else "exited before it answered Started")
@@ -233,7 +234,8 @@ class Supervisor(StatusQueries, SupervisedActor):
         child.last_exit = child.start_error or (reason if reason is not None else what)
         ran_s = now - (child.started_at or now)
         self._forget_process(child)
-        self._answer_waiters(child, f"child {child.id} exited before it started", "failed_to_start_child")
+        if child.waiters:  # a RestartChild of a running child: its new start failed; it goes on as after a crash
+            self._answer_waiters(child, f"failed_to_start_child {child.id}: {failure}", "failed_to_start_child")
         plan = plan_exit(self.args.flags.strategy, self._views(), child.id, exit_is_abnormal(reason))
         if not plan.restart:
             if plan.delete:

@@ -158,6 +158,20 @@ def test_restart_child_of_a_terminated_child_whose_start_fails_leaves_it_termina
     assert statuses(actor_system, root)["x"].state == "running"
 
 
+def test_restart_child_of_a_running_child_whose_start_fails_keeps_restarting_it(actor_system, tmp_path):
+    """Restarting a running child is ours, not OTP's: a failed new start is then a crash (kept alive)."""
+    log, flag = str(tmp_path / "events"), tmp_path / "refuse"
+    root = start_root(actor_system, SupervisorArgs(flags(), [worker("x", log, fail_if=str(flag))]))
+    before = statuses(actor_system, root)["x"]
+    flag.touch()
+    reply = ask(actor_system, root, lambda ref: RestartChild(ref, "x", kill=True))
+    assert isinstance(reply, SupervisorError) and reply.code == "failed_to_start_child", reply
+    assert "cannot start while" in reply.message
+    flag.unlink()
+    after = wait_until(lambda: running_with_new_pid(actor_system, root, "x", before.pid))
+    assert after.restarts >= 2 and starts(log, "x") >= 3  # first start, the failed one, the good one
+
+
 # ---------------------------------------------------------------- restarting children
 
 def crash_loop(asys, root, log, flag, cid):
