@@ -17,7 +17,7 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
     from runtime import logs  # structlog costs ~0.25 s to import: only the start needs it
     from daemon.tree import root_args
     from runtime.context import Context
-    from supervision.messages import Init, Started
+    from supervision.messages import Init, StartFailed, Started
 
     cfg = config_mod.load(where.home)  # a bad config.toml stops us here, before anything runs
     where.bind = where.bind or cfg.daemon.bind
@@ -45,6 +45,8 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
         root = asys.createActor(Root, globalName=ROOT_NAME)
         reply = ask(asys, root, Init(child_id="root", args=root_args(ctx, cfg), peers={}),
                     timeout=cfg.daemon.start_timeout_s, ref=None)
+        if isinstance(reply, StartFailed):  # e.g. 'failed_to_start_child masters: failed_to_start_child …'
+            raise DaemonError(f"the daemon did not start: {reply.reason} (see {logs.log_file(where.home)})")
         if not isinstance(reply, Started):
             raise DaemonError(f"the daemon did not come up within {cfg.daemon.start_timeout_s:g} s "
                               f"(see {logs.log_file(where.home)})")

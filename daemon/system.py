@@ -59,11 +59,19 @@ def start(home: str, port: int, bind: str = "127.0.0.1", log_defs: dict | None =
     not hold the terminal or the pipe of the CLI that started it: whoever reads
     that pipe would wait for the daemon to end). None = inherit ours."""
     from thespian.actors import ActorSystem
+    from supervision import hooks
 
     bind_to(bind)
+    hooks.on_child_init(_name_process)  # inherited by every actor process forked from here
     with procs.marked(home), _detached(output):
         return ActorSystem(SYSTEM_BASE, capabilities(port), logDefs=log_defs,
                            transientUnique=True)
+
+
+def _name_process(child_id: str) -> None:
+    """Every stdlib log record of a supervised actor names it (the supervision library's too)."""
+    from runtime import logs
+    logs.name_process(actor=child_id)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,12 @@
 
 What it gives a subclass:
 - the start handshake: on `Init` it remembers its id, supervisor and peers,
-  calls `on_start(args)` and answers `Started(child_id, pid)`;
+  runs the hooks the application registered (supervision/hooks.py), calls
+  `on_start(args)` and answers `Started(child_id, pid)`. An exception from
+  on_start fails the start: it answers `StartFailed(child_id, reason)` instead
+  and the process ends. A subclass that finishes its start later (a
+  Supervisor, once its children run) calls `defer_start()` in on_start, then
+  `start_done()` or `fail_start(reason)`;
 - let it crash: an exception escaping on_start/on_message/on_timer/on_peers is
   logged with its traceback and the process ends at once (exit code 1), so
   the supervisor restarts a clean instance. Thespian alone would retry the
@@ -38,8 +43,8 @@ from typing import Any
 
 from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 
-from runtime import logs, procs
-from supervision.messages import Exiting, Init, Peers, Started
+from supervision import hooks, processes
+from supervision.messages import Exiting, Init, Peers, StartFailed, Started
 
 
 def _log(actor: Actor) -> logging.Logger:
@@ -91,10 +96,12 @@ class SupervisedActor(Actor):
         self._timers = Timers()
         self._stopping_on_purpose = False
         self._stop_requests = 0
+        self._start_deferred = False
+        self._start_waiters: list | None = []  # who sent Init, until Started/StartFailed is sent (then None)
         # Only inside an actor process (a multiprocessing child), never in a test process
         # that happens to instantiate the class.
         if multiprocessing.parent_process() is not None:
-            procs.die_with_parent()
+            processes.die_with_parent()
 
     # ------------------------------------------------------------ overridables
 
@@ -124,6 +131,26 @@ class SupervisedActor(Actor):
         if self.parent is not None:
             self.send(self.parent, Exiting(reason))
         self.send(self.myAddress, ActorExitRequest())
+
+    def defer_start(self) -> None:
+        """Called in on_start: Started is not sent on its return but by start_done() (or fail_start)."""
+        self._start_deferred = True
+
+    def start_done(self) -> None:
+        """Answer Started to whoever sent Init (once)."""
+        waiters, self._start_waiters = self._start_waiters or [], None
+        for sender in waiters:
+            self.send(sender, Started(self.child_id, os.getpid()))
+
+    def fail_start(self, reason: str) -> None:
+        """Answer StartFailed(reason) to whoever sent Init, then end the process (exit code 1,
+        without on_stop: like a crash, but the supervisor knows why)."""
+        _log(self).error("actor %s (%s, pid %d) failed to start: %s",
+                         self.child_id, type(self).__name__, os.getpid(), reason)
+        waiters, self._start_waiters = self._start_waiters or [], None
+        for sender in waiters:
+            self.send(sender, StartFailed(self.child_id, reason))
+        self._end_process(1, flush_s=1.0)
 
     def after(self, seconds: float, name: str, payload: Any = None) -> None:
         """Call on_timer(name, payload) in `seconds`, replacing any pending timer of that name."""
@@ -160,14 +187,23 @@ class SupervisedActor(Actor):
             self.on_message(msg, sender)
 
     def _init(self, msg: Init, sender) -> None:
-        if self.child_id is not None:  # a repeated Init (e.g. a retried ask): already started
-            self.send(sender, Started(self.child_id, os.getpid()))
+        if self.child_id is not None:  # a repeated Init (e.g. a retried ask)
+            if self._start_waiters is None:
+                self.send(sender, Started(self.child_id, os.getpid()))  # already started
+            else:
+                self._start_waiters.append(sender)  # answered with the first one
             return
         self.child_id, self.parent, self.peers = msg.child_id, sender, dict(msg.peers)
-        logs.name_process(actor=self.child_id)  # so even plain stdlib records name their actor
-        self.on_start(msg.args)
-        if not self._stopping_on_purpose:
-            self.send(sender, Started(self.child_id, os.getpid()))
+        self._start_waiters = [sender]
+        try:
+            hooks.run_child_init(self.child_id)
+            self.on_start(msg.args)
+        except Exception as exc:
+            _log(self).critical("actor %s (%s, pid %d) raised in its start",
+                                self.child_id, type(self).__name__, os.getpid(), exc_info=True)
+            self.fail_start(f"{type(exc).__name__}: {exc}")
+        if not self._start_deferred and not self._stopping_on_purpose:
+            self.start_done()
 
     def _exit_requested(self, msg: ActorExitRequest) -> None:
         self._stop_requests += 1

@@ -5,7 +5,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from supervision.spec import BackoffState, ChildSpec
+from supervision.spec import BackoffState, ChildSpec, Shutdown, resolved_shutdown
 
 
 def import_actor(path: str) -> type:
@@ -35,10 +35,18 @@ class Child:
     last_exit: str | None = None
     backoff: BackoffState = field(default_factory=BackoffState)
     waiters: list = field(default_factory=list)  # (sender, ref, reply kind) answered when it has Started or failed
+    # Why its next (or current) start happens, which decides what a failed start does (supervisor.py):
+    # 'initial' | 'restart' | 'start_child' | 'restart_child'
+    start_kind: str = "initial"
+    start_error: str | None = None   # the reason the current process gave in StartFailed
 
     @property
     def id(self) -> str:
         return self.spec.id
+
+    @property
+    def shutdown(self) -> Shutdown:
+        return resolved_shutdown(self.spec, self.is_supervisor)
 
     def owns(self, address) -> bool:
         return self.address is not None and address == self.address

@@ -35,6 +35,17 @@ class Started:
 
 
 @dataclass
+class StartFailed:
+    """Child → whoever sent Init, instead of Started: its start failed (the process then ends).
+
+    A supervisor whose static child failed to start answers this too, with
+    reason 'failed_to_start_child <id>: <that child's reason>' (OTP's
+    {failed_to_start_child, Id, Reason}), after stopping the children it had started."""
+    child_id: str
+    reason: str
+
+
+@dataclass
 class Exiting:
     """Child → its supervisor, just before it stops on purpose.
 
@@ -54,7 +65,8 @@ class Peers:
 
 @dataclass
 class StartChild:
-    """Add a child at run time and start it. → ChildStarted once it answered Started, or SupervisorError."""
+    """Add a child at run time and start it. → ChildStarted once it answered Started, or
+    SupervisorError; when its start fails the spec is not kept and nothing else changes."""
     ref: Any
     spec: ChildSpec
 
@@ -68,14 +80,17 @@ class TerminateChild:
 
 @dataclass
 class DeleteChild:
-    """Forget a child that is not running. → Done."""
+    """Forget a child that is not running. → Done (SupervisorError 'running' or 'restarting' otherwise)."""
     ref: Any
     child_id: str
 
 
 @dataclass
 class RestartChild:
-    """Stop (kill=True: SIGKILL at once, for a hung child) and start again now. → Done once it answered Started."""
+    """Start a terminated child again now; a running one is first stopped (kill=True: SIGKILL at
+    once, for a hung child). → Done once it answered Started. SupervisorError 'restarting' for a
+    child waiting for its restart; 'failed_to_start_child' when the start fails: a terminated
+    child then stays terminated (OTP), a running one goes on being restarted as after a crash."""
     ref: Any
     child_id: str
     kill: bool = False
@@ -110,8 +125,12 @@ class Done:
 
 @dataclass
 class SupervisorError:
+    """A request refused or failed. `code` is OTP's error word, for programs:
+    not_found | already_present | already_started | running | restarting |
+    failed_to_start_child | bad_spec | stopping."""
     ref: Any
     message: str
+    code: str = ""
 
 
 @dataclass

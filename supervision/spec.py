@@ -33,6 +33,7 @@ STRATEGIES = ("one_for_one", "one_for_all", "rest_for_one")
 #   restarting waiting for its backoff delay or its turn to start
 #   stopped    not running and not to be restarted (terminated, or a transient child that ended normally)
 CHILD_STATES = ("starting", "running", "restarting", "stopped")
+DEFAULT_WORKER_SHUTDOWN_S = 5.0
 _MAX_DOUBLINGS = 1000  # 2.0 ** 1024 overflows a float; the cap is reached long before
 
 
@@ -54,13 +55,26 @@ class Backoff:
         return base * (1.0 + rand * self.jitter)
 
 
+Shutdown = float | Literal["brutal_kill", "infinity"]
+
+
 @dataclass(frozen=True)
 class ChildSpec:
+    """How a supervisor starts, restarts and stops one child.
+
+    shutdown: how the child is stopped (supervision/stopping.py):
+      - seconds > 0: ActorExitRequest (SIGTERM), then SIGKILL after that long;
+      - 'brutal_kill': SIGKILL at once;
+      - 'infinity': ActorExitRequest, then wait for as long as it takes;
+      - None (default): as OTP, 5 s for a worker and 'infinity' for a child that
+        is itself a Supervisor, so a subtree always has the time to stop its own
+        children in order (each within its own shutdown) before it is gone.
+    """
     id: str
     actor: str                       # "package.module:ClassName", importable in the supervisor's process
     args: Any = None                 # handed to the child's on_start(args)
     restart: RestartType = "permanent"
-    shutdown: float | Literal["brutal_kill"] = 5.0  # seconds between ActorExitRequest and SIGKILL
+    shutdown: Shutdown | None = None  # see above; resolved_shutdown() gives the one that applies
     backoff: Backoff = Backoff()
 
     def __post_init__(self):
@@ -70,8 +84,17 @@ class ChildSpec:
             raise ValueError(f"child {self.id}: actor must be 'package.module:ClassName', got {self.actor!r}")
         if self.restart not in RESTART_TYPES:
             raise ValueError(f"child {self.id}: restart must be one of {RESTART_TYPES}")
-        if self.shutdown != "brutal_kill" and not (isinstance(self.shutdown, (int, float)) and self.shutdown > 0):
-            raise ValueError(f"child {self.id}: shutdown must be 'brutal_kill' or seconds > 0")
+        if not (self.shutdown in (None, "brutal_kill", "infinity")
+                or (isinstance(self.shutdown, (int, float)) and self.shutdown > 0)):
+            raise ValueError(f"child {self.id}: shutdown must be 'brutal_kill', 'infinity' or seconds > 0, "
+                             f"got {self.shutdown!r}")
+
+
+def resolved_shutdown(spec: ChildSpec, is_supervisor: bool) -> Shutdown:
+    """The shutdown that applies to this child (OTP's defaults when the spec gives none)."""
+    if spec.shutdown is not None:
+        return spec.shutdown
+    return "infinity" if is_supervisor else DEFAULT_WORKER_SHUTDOWN_S
 
 
 @dataclass(frozen=True)
@@ -79,7 +102,10 @@ class SupervisorFlags:
     strategy: Strategy = "one_for_one"
     intensity: int = 1               # more than `intensity` restarts within `period_s` → give up and escalate
     period_s: float = 5.0
-    start_timeout_s: float = 5.0     # a child that has not answered Started by then is killed (counts as a crash)
+    # A worker that has not answered Started by then is killed: its start failed. A child that is a
+    # supervisor has no such limit (OTP's start_link waits for its whole subtree): its start is
+    # bounded by its own children's start timeouts.
+    start_timeout_s: float = 5.0
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:

@@ -5,15 +5,18 @@ which thespian turns into an ActorExitRequest inside the child (so the
 child's on_stop runs), then SIGKILL if the pid is still there after the
 child's shutdown timeout. Signals reach a child even while the supervisor
 is blocked in this wait, and even when the child is stuck (SIGSTOP, a hung
-C call): SIGKILL always ends it.
+C call): SIGKILL always ends it. 'infinity' (OTP's, the default for a child
+that is a supervisor) waits as long as the process takes: a supervisor bounds
+its own stop by its children's shutdown timeouts.
 """
 from __future__ import annotations
 
+import math
 import os
 import signal
 import time
 
-from runtime.procs import alive
+from supervision.processes import alive
 
 KILL_WAIT_S = 2.0  # how long a SIGKILLed process may take to disappear (it should take microseconds)
 
@@ -39,14 +42,15 @@ def _signal(pid: int, sig: int) -> None:
 
 
 def stop_process(pid: int, shutdown: float | str) -> str:
-    """End `pid`: 'brutal_kill' → SIGKILL now; seconds → SIGTERM, then SIGKILL after that long.
+    """End `pid`: 'brutal_kill' → SIGKILL now; seconds → SIGTERM, then SIGKILL after that long;
+    'infinity' → SIGTERM, then wait for as long as it takes.
 
     Returns 'gone' (it was not running), 'exited' (it stopped when asked) or 'killed'."""
     if not alive(pid):
         return "gone"
     if shutdown != "brutal_kill":
         _signal(pid, signal.SIGTERM)
-        if wait_gone(pid, float(shutdown)):
+        if wait_gone(pid, math.inf if shutdown == "infinity" else float(shutdown)):
             return "exited"
     _signal(pid, signal.SIGKILL)
     wait_gone(pid, KILL_WAIT_S)

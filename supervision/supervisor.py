@@ -3,6 +3,16 @@
 Args are SupervisorArgs (flags + child specs). It starts its children one at
 a time in start order, each after the previous answered Started, so a child
 finds its earlier siblings in Init.peers (as OTP's synchronous start_link).
+It answers Started itself only once all its static children run. A failed
+start (StartFailed, an exit before Started, a start timeout) does what OTP's
+supervisor.erl does:
+- a static child at the supervisor's own start: the children already started
+  are stopped in reverse order and the supervisor answers
+  StartFailed('failed_to_start_child <id>: <reason>'), then exits;
+- StartChild: SupervisorError 'failed_to_start_child', the spec is not kept;
+- RestartChild of a terminated child: the same error, the child stays terminated;
+neither counts against the intensity nor touches another child. A failed
+restart after a crash is a crash again (intensity, then backoff).
 
 When a child exits (ChildActorExited; `Exiting` before it says why), the pure
 plan in spec.plan_exit decides. A restart counts against the intensity
@@ -28,18 +38,17 @@ import itertools
 import logging
 import random
 import time
-from dataclasses import dataclass, field
-from typing import Any
 
 from thespian.actors import ActorExitRequest, ChildActorExited
 
 from supervision.actor import SupervisedActor
 from supervision.child import Child, import_actor
-from supervision.messages import (ChildStarted, ChildStatus, Children, CountChildren, Counts, DeleteChild,
-                                  Done, Exiting, Init, Peers, RestartChild, StartChild, Started,
+from supervision.messages import (ChildStarted, Children, CountChildren, Counts, DeleteChild,
+                                  Done, Exiting, Init, Peers, RestartChild, StartChild, StartFailed, Started,
                                   SupervisorError, TerminateChild, WhichChildren)
 from supervision.spec import (BackoffState, ChildSpec, ChildView, IntensityWindow, SupervisorArgs,
                               check_unique_ids, exit_is_abnormal, plan_exit)
+from supervision.status import StatusQueries
 from supervision.stopping import stop_process
 from supervision.thespian_internals import child_pid, report_every_dead_child
 
@@ -48,16 +57,7 @@ def _log() -> logging.Logger:
     return logging.getLogger("supervision.Supervisor")
 
 
-@dataclass
-class _Query:
-    """A recursive WhichChildren waiting for sub-supervisors' answers."""
-    sender: Any
-    ref: Any
-    statuses: list[ChildStatus]
-    waiting: dict = field(default_factory=dict)  # our sub-request ref → index in statuses
-
-
-class Supervisor(SupervisedActor):
+class Supervisor(StatusQueries, SupervisedActor):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -67,11 +67,10 @@ class Supervisor(SupervisedActor):
         self._queue: list[tuple[str, int]] = []   # (child id, batch) due to start, in order
         self._starting: str | None = None         # the child whose Started we wait for
         self._batches = itertools.count(1)
-        self._refs = itertools.count(1)
-        self._queries: dict[str, _Query] = {}     # our query id → query
-        self._sub_refs: dict[str, str] = {}       # ref of a question to a sub-supervisor → our query id
+        self._init_queries()
         self._parent_peers: dict = {}
         self._stopping = False
+        self._initial: list[str] = []             # static children that have not answered Started yet
 
     # ------------------------------------------------------------ overridable
 
@@ -83,6 +82,7 @@ class Supervisor(SupervisedActor):
 
     def on_start(self, args: SupervisorArgs) -> None:
         report_every_dead_child(self)
+        self.defer_start()  # Started once every static child runs (_started), or StartFailed (_abort_start)
         self.args = args
         self._intensity = IntensityWindow(args.flags.intensity, args.flags.period_s)
         self._parent_peers = dict(self.peers)
@@ -90,7 +90,10 @@ class Supervisor(SupervisedActor):
         check_unique_ids(specs)
         for spec in specs:
             self._add(spec)
-        self._schedule([c.id for c in self._children], delay=0.0, count_restart=False)
+        self._initial = [c.id for c in self._children]
+        self._schedule(list(self._initial), delay=0.0, count_restart=False, kind="initial")
+        if not self._initial:
+            self.start_done()
 
     def on_stop(self) -> None:
         self._stopping = True
@@ -112,6 +115,10 @@ class Supervisor(SupervisedActor):
                 self._exited(child)
         elif isinstance(msg, Started):
             self._started(msg, sender)
+        elif isinstance(msg, StartFailed):
+            child = self._owner_of(sender)
+            if child is not None and child.state == "starting":
+                child.start_error = msg.reason  # its process ends next: _exited handles the failure
         elif isinstance(msg, Exiting):
             child = self._owner_of(sender)
             if child is not None:
@@ -120,7 +127,7 @@ class Supervisor(SupervisedActor):
             self._sub_answer(msg)
         elif isinstance(msg, (StartChild, TerminateChild, DeleteChild, RestartChild, WhichChildren, CountChildren)):
             if self._stopping:
-                self.send(sender, SupervisorError(msg.ref, "supervisor is stopping"))
+                self.send(sender, SupervisorError(msg.ref, "supervisor is stopping", "stopping"))
             else:
                 self._request(msg, sender)
 
@@ -144,11 +151,7 @@ class Supervisor(SupervisedActor):
                 child.exit_reason = None
                 self._exited(child, what="start timeout")
         elif kind == "query":
-            query = self._queries.pop(payload, None)
-            if query is not None:
-                for sub_ref in query.waiting:
-                    self._sub_refs.pop(sub_ref, None)
-                self.send(query.sender, Children(query.ref, query.statuses))
+            self._query_timed_out(payload)
 
     # ------------------------------------------------------------ starting
 
@@ -159,13 +162,13 @@ class Supervisor(SupervisedActor):
         self._children.append(child)
         return child
 
-    def _schedule(self, ids: list[str], delay: float, count_restart: bool = True) -> None:
-        """Start these children (in this order) after `delay` seconds."""
+    def _schedule(self, ids: list[str], delay: float, count_restart: bool = True, kind: str = "restart") -> None:
+        """Start these children (in this order) after `delay` seconds; `kind`: why (Child.start_kind)."""
         batch = next(self._batches)
         due = time.monotonic() + delay if delay > 0 else None
         for cid in ids:
             child = self._get(cid)
-            child.state, child.batch, child.due_at = "restarting", batch, due
+            child.state, child.batch, child.due_at, child.start_kind = "restarting", batch, due, kind
             child.restarts += 1 if count_restart else 0
         if delay > 0:
             self.after(delay, f"restart:{batch}", (tuple(ids), batch))
@@ -188,9 +191,11 @@ class Supervisor(SupervisedActor):
         child.address = self.createActor(child.actor_class)
         child.pid = child_pid(self, child.address)
         child.state, child.started_at, child.exit_reason, child.due_at = "starting", time.monotonic(), None, None
+        child.start_error = None
         self._starting = child.id
         self.send(child.address, Init(child.id, child.spec.args, self._peers_for_children()))
-        self.after(self.args.flags.start_timeout_s, f"start:{child.id}", child.generation)
+        if not child.is_supervisor:  # a supervisor's start is bounded by its children's (see SupervisorFlags)
+            self.after(self.args.flags.start_timeout_s, f"start:{child.id}", child.generation)
 
     def _started(self, msg: Started, sender) -> None:
         child = self._get(msg.child_id)
@@ -202,18 +207,35 @@ class Supervisor(SupervisedActor):
         self._starting = None
         self._answer_waiters(child, None)
         self._broadcast_peers()
+        self._settle_initial(child.id)
         self._pump()
+
+    def _settle_initial(self, cid: str) -> None:
+        """A static child has started (or was terminated meanwhile): Started once none is left."""
+        if cid in self._initial:
+            self._initial.remove(cid)
+            if not self._initial:
+                self.start_done()
 
     # ------------------------------------------------------------ exits
 
     def _exited(self, child: Child, what: str = "abnormal") -> None:
         """Child's process has ended without the supervisor asking: apply the restart plan."""
+        failure = None
+        if child.state == "starting":
+            failure = child.start_error or ("no Started within %g s" % self.args.flags.start_timeout_s
+                                            if what == "start timeout" else "exited before it answered Started")
+            if child.id in self._initial:
+                return self._abort_start(child, failure)
+            if child.start_kind in ("start_child", "restart_child"):
+                return self._request_failed(child, failure)
         now = time.monotonic()
         reason = child.exit_reason
-        child.last_exit = reason if reason is not None else what
+        child.last_exit = child.start_error or (reason if reason is not None else what)
         ran_s = now - (child.started_at or now)
         self._forget_process(child)
-        self._answer_waiters(child, f"child {child.id} exited before it started")
+        if child.waiters:  # a RestartChild of a running child: its new start failed; it goes on as after a crash
+            self._answer_waiters(child, f"failed_to_start_child {child.id}: {failure}", "failed_to_start_child")
         plan = plan_exit(self.args.flags.strategy, self._views(), child.id, exit_is_abnormal(reason))
         if not plan.restart:
             if plan.delete:
@@ -233,6 +255,35 @@ class Supervisor(SupervisedActor):
         self._broadcast_peers()
         self._pump()
 
+    def _abort_start(self, child: Child, failure: str) -> None:
+        """A static child failed to start: stop the ones started (reverse order), fail our own start."""
+        _log().error("supervisor %s: child %s failed to start (%s); stopping the children started before it",
+                     self.child_id, child.id, failure)
+        self._stopping = True
+        self._forget_process(child)
+        self._stop_all()
+        self.fail_start(f"failed_to_start_child {child.id}: {failure}")
+
+    def _request_failed(self, child: Child, failure: str) -> None:
+        """StartChild / RestartChild (of a terminated child) failed: answer why, change nothing else."""
+        _log().error("supervisor %s: child %s failed to start (%s)", self.child_id, child.id, failure)
+        self._forget_process(child)
+        child.state, child.last_exit = "stopped", f"failed to start: {failure}"
+        self._answer_waiters(child, f"failed_to_start_child {child.id}: {failure}", "failed_to_start_child")
+        if child.start_kind == "start_child":
+            self._remove(child)  # the spec is not kept (OTP)
+        self._pump()
+
+    def _hold_dependents(self, child: Child) -> None:
+        """`child`, waiting for its restart, is terminated: the siblings that were to start after
+        it in the same restart (rest_for_one, one_for_all) depend on it and stay down, as in OTP."""
+        if self.args.flags.strategy == "one_for_one":
+            return
+        for later in self._children[self._children.index(child) + 1:]:
+            if later.state == "restarting" and later.batch == child.batch:
+                later.state, later.due_at = "stopped", None
+                self._answer_waiters(later, f"child {later.id} waits for {child.id}, which was terminated")
+
     def _give_up(self) -> None:
         _log().error("supervisor %s: more than %d restarts in %.1f s, stopping with its children",
                      self.child_id, self.args.flags.intensity, self.args.flags.period_s)
@@ -245,7 +296,7 @@ class Supervisor(SupervisedActor):
     def _stop_child(self, child: Child, kill: bool = False) -> None:
         """End the child's process (blocking, at most its shutdown timeout) and forget it."""
         if child.pid is not None:
-            stop_process(child.pid, "brutal_kill" if kill else child.spec.shutdown)
+            stop_process(child.pid, "brutal_kill" if kill else child.shutdown)
         elif child.address is not None:  # pid unknown: ask, without being able to wait
             self.send(child.address, ActorExitRequest())
         if child.address is not None:
@@ -258,7 +309,7 @@ class Supervisor(SupervisedActor):
             if child.address is not None:
                 self._stop_child(child)
             child.state, child.due_at = "stopped", None
-            self._answer_waiters(child, "supervisor is stopping")
+            self._answer_waiters(child, "supervisor is stopping", "stopping")
 
     def _forget_process(self, child: Child) -> None:
         child.address = child.pid = None
@@ -280,20 +331,29 @@ class Supervisor(SupervisedActor):
             active = sum(1 for c in self._children if c.address is not None)
             return self.send(sender, Counts(msg.ref, len(self._children), active, sups, len(self._children) - sups))
         if isinstance(msg, StartChild):
-            if self._get(msg.spec.id) is not None:
-                return self.send(sender, SupervisorError(msg.ref, f"child {msg.spec.id!r} already exists"))
+            existing = self._get(msg.spec.id)
+            if existing is not None:
+                code = "already_started" if existing.address is not None else "already_present"
+                return self.send(sender, SupervisorError(msg.ref, f"child {msg.spec.id!r} already exists", code))
             try:
                 child = self._add(msg.spec)
             except Exception as exc:  # a bad spec is the caller's error, not a reason to crash
-                return self.send(sender, SupervisorError(msg.ref, f"cannot add child {msg.spec.id!r}: {exc}"))
+                return self.send(sender, SupervisorError(msg.ref, f"cannot add child {msg.spec.id!r}: {exc}",
+                                                         "bad_spec"))
             child.waiters.append((sender, msg.ref, "start"))
-            return self._schedule([child.id], delay=0.0, count_restart=False)
+            return self._schedule([child.id], delay=0.0, count_restart=False, kind="start_child")
         child = self._get(msg.child_id)
         if child is None:
-            return self.send(sender, SupervisorError(msg.ref, f"no child {msg.child_id!r}"))
+            return self.send(sender, SupervisorError(msg.ref, f"no child {msg.child_id!r}", "not_found"))
+        if isinstance(msg, (DeleteChild, RestartChild)) and child.state == "restarting":
+            # OTP's {error, restarting}: it waits for its restart; no second start, no forgetting it
+            return self.send(sender, SupervisorError(msg.ref, f"child {child.id!r} is restarting", "restarting"))
         if isinstance(msg, TerminateChild):
+            if child.state == "restarting":
+                self._hold_dependents(child)
             self._stop_child(child)
             self._answer_waiters(child, f"child {child.id} was terminated")
+            self._settle_initial(child.id)
             if child.spec.restart == "temporary":
                 self._remove(child)
             self.send(sender, Done(msg.ref))
@@ -301,61 +361,25 @@ class Supervisor(SupervisedActor):
             self._pump()
         elif isinstance(msg, DeleteChild):
             if child.state in ("running", "starting"):
-                return self.send(sender, SupervisorError(msg.ref, f"child {child.id!r} is running"))
+                return self.send(sender, SupervisorError(msg.ref, f"child {child.id!r} is running", "running"))
             self._remove(child)
             self.send(sender, Done(msg.ref))
         elif isinstance(msg, RestartChild):
+            # A terminated child whose start fails stays terminated (OTP); a running one that we
+            # stop here is kept alive as after a crash (this request is ours, not OTP's).
+            kind = "restart_child" if child.state == "stopped" else "restart"
             self._stop_child(child, kill=msg.kill)
             child.waiters.append((sender, msg.ref, "restart"))
             self._broadcast_peers()
-            self._schedule([child.id], delay=0.0)
+            self._schedule([child.id], delay=0.0, kind=kind)
 
-    def _answer_waiters(self, child: Child, error: str | None) -> None:
+    def _answer_waiters(self, child: Child, error: str | None, code: str = "") -> None:
         waiters, child.waiters = child.waiters, []
         for sender, ref, kind in waiters:
             if error is not None:
-                self.send(sender, SupervisorError(ref, error))
+                self.send(sender, SupervisorError(ref, error, code))
             else:
                 self.send(sender, ChildStarted(ref, child.id) if kind == "start" else Done(ref))
-
-    # ------------------------------------------------------------ status
-
-    def _status(self, child: Child, now: float) -> ChildStatus:
-        running = child.state == "running"
-        return ChildStatus(
-            id=child.id, pid=child.pid, state=child.state, restarts=child.restarts,
-            uptime_s=now - child.started_at if running and child.started_at else None,
-            next_start_in_s=max(0.0, child.due_at - now) if child.state == "restarting" and child.due_at else None,
-            is_supervisor=child.is_supervisor, address=child.address if running else None,
-            last_exit=child.last_exit)
-
-    def _which_children(self, msg: WhichChildren, sender) -> None:
-        now = time.monotonic()
-        statuses = [self._status(c, now) for c in self._children]
-        subs = [(i, c) for i, c in enumerate(self._children) if c.is_supervisor and c.state == "running"]
-        if not msg.recursive or not subs:
-            return self.send(sender, Children(msg.ref, statuses))
-        qid = f"{self.child_id}:{next(self._refs)}"
-        query = _Query(sender, msg.ref, statuses)
-        for i, c in subs:
-            sub_ref = f"{qid}/{i}"
-            query.waiting[sub_ref] = i
-            self._sub_refs[sub_ref] = qid
-            # Half our time for the level below, so its own timeout fires before ours.
-            self.send(c.address, WhichChildren(sub_ref, True, msg.timeout_s / 2))
-        self._queries[qid] = query
-        self.after(msg.timeout_s, f"query:{qid}", qid)
-
-    def _sub_answer(self, msg: Children) -> None:
-        qid = self._sub_refs.pop(msg.ref, None) if isinstance(msg.ref, str) else None
-        query = self._queries.get(qid)
-        if query is None or msg.ref not in query.waiting:
-            return  # late (already answered at the timeout), or not ours
-        query.statuses[query.waiting.pop(msg.ref)].children = msg.children
-        if not query.waiting:
-            del self._queries[qid]
-            self.cancel_timer(f"query:{qid}")
-            self.send(query.sender, Children(query.ref, query.statuses))
 
     # ------------------------------------------------------------ small helpers
 

@@ -79,7 +79,8 @@ def read_events(path: str, peers: bool = False) -> list[tuple[float, str, int, s
 
 class Worker(SupervisedActor):
     """args: {'log': path or None, 'crash_on_start': bool,
-              'hang_once': path — the first instance to start hangs in on_start (and creates the file)}"""
+              'hang_once': path — the first instance to start hangs in on_start (and creates the file),
+              'fail_if': path — on_start raises while this file exists}"""
 
     def on_start(self, args):
         self.args = args or {}
@@ -87,6 +88,8 @@ class Worker(SupervisedActor):
         record(self.args.get("log"), self.child_id, "peers " + ",".join(sorted(self.peers)))
         if self.args.get("crash_on_start"):
             raise RuntimeError(f"{self.child_id} refuses to start")
+        if self.args.get("fail_if") and os.path.exists(self.args["fail_if"]):
+            raise RuntimeError(f"{self.child_id} cannot start while {self.args['fail_if']} exists")
         marker = self.args.get("hang_once")
         if marker and not os.path.exists(marker):
             open(marker, "w").close()
@@ -220,3 +223,12 @@ def running_with_new_pid(asys, sup, child_id: str, old_pid: int):
     if status is not None and status.state == "running" and status.pid not in (None, old_pid):
         return status
     return None
+
+
+# ---------------------------------------------------------------- a hook (supervision/hooks.py) for the tests
+
+HOOK_LOG: str | None = None  # set in the test process before the actor system forks; inherited
+
+
+def record_child_init(child_id: str) -> None:
+    record(HOOK_LOG, child_id, "init-hook")

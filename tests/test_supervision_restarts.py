@@ -11,7 +11,7 @@ from supervision.messages import CountChildren, Counts
 from supervision.spec import Backoff, ChildSpec, SupervisorArgs, SupervisorFlags
 from supervision_actors import (Crash, Ping, Pong, StopWith, Worker, actor_path, ask, read_events,
                                 kill_seen_processes, running_with_new_pid, start_root, statuses, wait_until)
-from runtime.procs import alive
+from supervision.processes import alive
 
 WORKER = actor_path(Worker)
 QUICK = Backoff(min_s=0.05, max_s=0.2, jitter=0.2, reset_after_s=5.0)
@@ -24,7 +24,7 @@ def _no_orphans():
 
 
 def worker(cid, log=None, **kw):
-    args = {"log": log, **{k: kw.pop(k) for k in list(kw) if k in ("crash_on_start", "hang_once")}}
+    args = {"log": log, **{k: kw.pop(k) for k in list(kw) if k in ("crash_on_start", "hang_once", "fail_if")}}
     return ChildSpec(cid, WORKER, args, backoff=kw.pop("backoff", QUICK), **kw)
 
 
@@ -153,15 +153,18 @@ def test_one_exit_reported_twice_counts_as_one_restart(actor_system):
 
 
 def test_observed_backoff_delays_are_within_the_formula_bounds(actor_system, tmp_path):
-    log = str(tmp_path / "events")
+    log, flag = str(tmp_path / "events"), tmp_path / "refuse"
     policy = Backoff(min_s=0.1, max_s=0.4, jitter=0.2, reset_after_s=10.0)
     root = start_root(actor_system, root_args(
-        worker("flappy", log, crash_on_start=True, backoff=policy), intensity=100))
-    wait_until(lambda: len(read_events(log)) >= 6, timeout=6)
-    starts = [t for t, cid, pid, ev in read_events(log)][:6]
+        worker("flappy", log, fail_if=str(flag), backoff=policy), intensity=100))
+    flag.touch()  # from now on every start fails (a failing first start would fail the root's start)
+    t0 = time.monotonic()
+    os.kill(statuses(actor_system, root)["flappy"].pid, signal.SIGKILL)
+    wait_until(lambda: len(starts_after(log, t0)) >= 5, timeout=6)
+    starts = [t0] + [t for t, cid, pid, ev in read_events(log) if ev == "start" and t > t0][:5]
     gaps = [b - a for a, b in zip(starts, starts[1:])]
     overhead = 0.25  # crash, SIGCHLD, createActor, Init: ~20 ms here, generous for a loaded machine
-    # restart 1 is immediate, then min·2^n·(1 + U·jitter) capped at max: 0.1, 0.2, 0.4, 0.4
+    # restart 1 (after the kill) is immediate, then min·2^n·(1 + U·jitter) capped at max: 0.1, 0.2, 0.4, 0.4
     expected = [0.0] + [policy.delay(n, 0.0) for n in range(4)]
     for gap, low in zip(gaps, expected):
         assert low <= gap <= low * (1 + policy.jitter) + overhead, (gaps, expected)
@@ -173,15 +176,20 @@ def test_observed_backoff_delays_are_within_the_formula_bounds(actor_system, tmp
 
 def test_children_start_one_at_a_time_and_a_hung_start_is_killed(actor_system, tmp_path):
     log, marker = str(tmp_path / "events"), str(tmp_path / "hung-once")
-    start_root(actor_system, root_args(worker("a", log), worker("b", log, hang_once=marker), worker("c", log),
-                                       start_timeout_s=0.4))
-    wait_until(lambda: len([e for e in read_events(log) if e[1] == "c"]) == 1, timeout=3)
-    events = read_events(log, peers=True)
-    starts = [(t, cid, pid) for t, cid, pid, ev in events if ev == "start"]
-    assert [cid for _, cid, _ in starts] == ["a", "b", "b", "c"]
-    (_, _, _), (t_b1, _, hung_pid), (t_b2, _, _), (t_c, _, _) = starts
+    open(marker, "w").close()  # b's first start does not hang (that would fail the root's start)
+    root = start_root(actor_system, root_args(worker("a", log), worker("b", log, hang_once=marker), worker("c", log),
+                                              strategy="rest_for_one", start_timeout_s=0.4))
+    events = read_events(log, peers=True)  # root answered Started: all three have started, one at a time
+    assert [cid for t, cid, pid, ev in events if ev == "start"] == ["a", "b", "c"]
+    peers = {cid: ev.split(" ", 1)[1] if " " in ev else "" for t, cid, pid, ev in events if ev.startswith("peers")}
+    assert peers["c"] == "a,b" and peers["a"] == ""  # each child finds its earlier siblings in Init
+    os.remove(marker)  # b's next start hangs
+    t0 = time.monotonic()
+    os.kill(statuses(actor_system, root)["b"].pid, signal.SIGKILL)  # rest_for_one: b, then c, again
+    wait_until(lambda: [cid for cid, _ in starts_after(log, t0)].count("c") == 1, timeout=3)
+    starts = [(t, cid, pid) for t, cid, pid, ev in read_events(log) if ev == "start" and t > t0]
+    assert [cid for _, cid, _ in starts] == ["b", "b", "c"]
+    (t_b1, _, hung_pid), (t_b2, _, _), (t_c, _, _) = starts
     # killed at the 0.4 s start timeout (counted from its spawn, a little before its log line), then restarted
     assert 0.3 <= t_b2 - t_b1 < 1.0
     assert not alive(hung_pid) and t_c > t_b2  # c waited for b
-    peers = {cid: ev.split(" ", 1)[1] if " " in ev else "" for t, cid, pid, ev in events if ev.startswith("peers")}
-    assert peers["c"] == "a,b" and peers["a"] == ""  # each child finds its earlier siblings in Init

@@ -12,7 +12,7 @@ import pytest
 
 from thespian.actors import ActorExitRequest
 
-from runtime.procs import alive
+from supervision.processes import alive
 from supervision.messages import (ChildStarted, CountChildren, Counts, DeleteChild, Done, RestartChild, StartChild,
                                   SupervisorError, TerminateChild)
 from supervision.spec import Backoff, ChildSpec, SupervisorArgs, SupervisorFlags
@@ -185,11 +185,13 @@ def test_dynamic_children(actor_system):
 
 
 def test_a_terminated_child_is_not_started_by_its_pending_backoff_timer(actor_system, tmp_path):
-    log = str(tmp_path / "events")
+    log, flag = str(tmp_path / "events"), tmp_path / "refuse"
     slow = Backoff(min_s=0.4, max_s=0.4, jitter=0.0, reset_after_s=10.0)
     root = start_root(actor_system, root_args(
-        worker("flappy", log, args={"crash_on_start": True}, backoff=slow), intensity=100))
-    # start, immediate restart, then a 0.4 s wait
+        worker("flappy", log, args={"fail_if": str(flag)}, backoff=slow), intensity=100))
+    flag.touch()
+    os.kill(statuses(actor_system, root)["flappy"].pid, signal.SIGKILL)
+    # kill, immediate restart (fails), then a 0.4 s wait
     st = wait_until(lambda: (s := statuses(actor_system, root)["flappy"]).next_start_in_s is not None and s)
     assert st.state == "restarting" and 0 < st.next_start_in_s <= 0.4
     assert isinstance(ask(actor_system, root, lambda ref: TerminateChild(ref, "flappy")), Done)
