@@ -16,6 +16,7 @@ from thespian.actors import WakeupMessage
 
 from actors.messages import AdminReply, AdminRequest, new_ref
 from actors.tree import master_child
+from masters import fields
 from runtime import config, logs, procs
 from runtime.phone import BadPhone, normalize
 from storage import Store, admins, conversations, events, masters
@@ -197,16 +198,11 @@ def masters_list(gw):
 
 @handler("master.add")
 def master_add(gw, phone, name, role="primary", priority=0, weight=1.0, region=None):
-    phone = normalize(phone)
-    if role not in masters.ROLES:
-        raise CommandError(f"role must be one of {', '.join(masters.ROLES)}", code=2)
-    if not name or not str(name).strip():
-        raise CommandError("a master needs a --name", code=2)
-    if region is not None and not (len(region) == 2 and region.isascii() and region.isalpha()):
-        raise CommandError(f"--region must be a two-letter ISO country code like AE, got {region!r}",
-                           code=2)
-    record = masters.Master(phone=phone, name=str(name).strip(), role=role, priority=int(priority),
-                            weight=float(weight), region=region.upper() if region else None)
+    try:   # refused here, a bad weight or role never reaches the balancer (masters/fields.py)
+        record = masters.Master(**fields.validate(phone, name, role, priority, weight, region))
+    except fields.BadField as e:
+        raise CommandError(str(e), code=2) from None
+    phone = record.phone
 
     def add(txn):
         if masters.get(txn, phone) is not None:

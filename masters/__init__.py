@@ -1,0 +1,1 @@
+"""The masters domain: the business's WhatsApp accounts, their fields and the rules they obey."""
