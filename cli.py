@@ -15,6 +15,7 @@ import click
 # command → the cli_commands module that registers it
 COMMANDS = {
     "daemon": "daemon",
+    "config": "config",
     "master": "masters", "masters": "masters", "link": "masters", "relink": "masters",
     "sim": "sim",
     "send": "outbound", "campaign": "outbound", "outbox": "outbound", "conversations": "outbound",

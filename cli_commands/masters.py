@@ -8,6 +8,7 @@ import time
 import click
 
 from cli_commands.common import emit_json, handle_errors, phone_arg, table, where_options
+from masters import fields
 from runtime import config
 from daemon.client import DaemonError, read_pid_file, request
 
@@ -17,14 +18,25 @@ def master():
     """Register, remove, start and stop masters (the business's WhatsApp accounts)."""
 
 
+def field_arg(check):
+    """click callback: a master's field checked by masters/fields.py, or a usage error (exit 2)."""
+    def callback(ctx, param, value):
+        try:
+            return check(value)
+        except fields.BadField as e:
+            raise click.BadParameter(str(e)) from None
+    return callback
+
+
 @master.command("add")
 @click.argument("phone", callback=phone_arg)
 @click.option("--name", required=True, help="A name people recognise, e.g. 'Sales Dubai'.")
 @click.option("--role", type=click.Choice(["primary", "backup"]), default="primary", show_default=True,
               help="Primaries take new conversations first; backups take over when they fail.")
-@click.option("--priority", type=int, default=0, show_default=True, help="Lower goes first.")
-@click.option("--weight", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
-              help="Share of new traffic relative to the others.")
+@click.option("--priority", type=int, default=0, show_default=True, callback=field_arg(fields.check_priority),
+              help=f"Lower goes first ({fields.MIN_PRIORITY} to {fields.MAX_PRIORITY}).")
+@click.option("--weight", type=float, default=1.0, show_default=True, callback=field_arg(fields.check_weight),
+              help=f"Share of new traffic relative to the others ({fields.MIN_WEIGHT:g} to {fields.MAX_WEIGHT:g}).")
 @click.option("--region", default=None, help="ISO country code of the customers it serves, e.g. AE.")
 @where_options
 @handle_errors

@@ -11,10 +11,10 @@ import os
 import time
 
 from commands.registry import CommandError, Phone, Poll, UsageError, command
+from masters import fields
 from masters.lookup import known_master
 from runtime import procs
 from runtime.phone import normalize
-from runtime.vocabulary import ROLES
 from storage import conversations, events, masters, pairing
 
 
@@ -48,16 +48,11 @@ def masters_list(gw):
 @command("master.add")
 def master_add(gw, phone: Phone, name, role="primary", priority=0, weight=1.0, region=None):
     """Register a master and start its session"""
-    phone = normalize(phone)
-    if role not in ROLES:
-        raise CommandError(f"role must be one of {', '.join(ROLES)}", code=2)
-    if not name or not str(name).strip():
-        raise CommandError("a master needs a --name", code=2)
-    if region is not None and not (len(region) == 2 and region.isascii() and region.isalpha()):
-        raise CommandError(f"--region must be a two-letter ISO country code like AE, got {region!r}",
-                           code=2)
-    record = masters.Master(phone=phone, name=str(name).strip(), role=role, priority=int(priority),
-                            weight=float(weight), region=region.upper() if region else None)
+    try:   # refused here, a bad weight or role never reaches the balancer (masters/fields.py)
+        record = masters.Master(**fields.validate(phone, name, role, priority, weight, region))
+    except fields.BadField as e:
+        raise CommandError(str(e), code=2) from None
+    phone = record.phone
 
     def add(txn):
         if masters.get(txn, phone) is not None:

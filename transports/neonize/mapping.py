@@ -32,6 +32,7 @@ import logging
 import time
 from typing import Any, Callable
 
+from runtime.phone import BadPhone, normalize
 from transports.events import (Banned, ConnectFailed, Connected, Disconnected, Event, Inbound,
                                LoggedOut, Outdated, Paired, QRCode, Receipt, Replaced)
 
@@ -165,9 +166,12 @@ def jid_string(jid) -> str:
 
 def phone_of_jid(jid) -> str:
     """'+971501234567' for a phone-number JID, '' for anything else (LID, group, empty)."""
-    if jid.Server == PHONE_SERVER and jid.User.isdigit():
-        return "+" + jid.User
-    return ""
+    if jid.Server != PHONE_SERVER:
+        return ""
+    try:
+        return normalize("+" + jid.User)
+    except BadPhone:
+        return ""
 
 
 def _phone_of(*jids) -> str:

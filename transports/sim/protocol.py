@@ -20,10 +20,11 @@ sender}, qr {data}, pairing_code {code}, paired {jid, token}, logged_out
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgpack
+
+from runtime.phone import BadPhone, normalize
 
 FAULT_KINDS = ("logout", "ban", "disconnect", "replace", "hang", "latency")
 
@@ -38,16 +39,18 @@ BANNED = "banned"
 # Frames larger than this are refused: nothing the sim exchanges comes close.
 MAX_FRAME = 4 * 1024 * 1024
 
-_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
-
 
 class ProtocolError(Exception):
     """The peer sent something that is not a frame of this protocol."""
 
 
 def is_phone(value: Any) -> bool:
-    """E.164: a plus, then 7 to 15 digits, not starting with 0."""
-    return isinstance(value, str) and bool(_E164.match(value))
+    """E.164 as runtime/phone.py writes it ('+', 8 to 15 ASCII digits, not starting with 0), exactly:
+    '+447700900001\\n' is not (a regex's $ let it through and a second conversation began)."""
+    try:
+        return isinstance(value, str) and normalize(value) == value
+    except BadPhone:
+        return False
 
 
 def pack(frame: dict) -> bytes:
