@@ -317,3 +317,25 @@ def _date(value, key: str, fail) -> dt.date | None:
             pass
     fail(f"scope.{key}", f"must be a date YYYY-MM-DD, got {value!r}")
     return None
+
+
+def rule_json(rule: Rule) -> dict:
+    """`commission rules --json`: one rule as the file would say it (amounts as decimal strings, "" for none)."""
+    s = rule.scope
+    text = lambda v: "" if v is None else str(v)  # noqa: E731
+    doc = {"name": rule.name, "kind": rule.kind, "priority": rule.priority, "active": rule.active,
+           "approval_above": text(rule.approval_above), "minimum": text(rule.minimum),
+           "scope": {"transaction": list(s.transaction or ()), "property_type": list(s.property_type or ()),
+                     "agent": list(s.agent or ()), "project": list(s.project or ()),
+                     "min_value": text(s.min_value), "max_value": text(s.max_value),
+                     "valid_from": text(s.valid_from), "valid_to": text(s.valid_to)}}
+    if rule.kind in ("percentage", "share"):
+        doc["rate"] = str(rule.rate)
+    if rule.kind == "fixed":
+        doc["amount"] = str(rule.amount)
+    if rule.kind == "tiered":
+        doc["mode"] = rule.mode
+        doc["tiers"] = [{"up_to": text(t.up_to), "rate": str(t.rate)} for t in rule.tiers]
+    if rule.kind == "share":
+        doc["splits"] = [{"to": x.to, "pct": str(x.pct)} for x in rule.splits]
+    return doc

@@ -341,3 +341,14 @@ def test_plans_are_kept_raw_for_the_agents_issue():
     parsed = rules_mod.parse(only("sale-2pct") + '\n[[plan]]\nname = "70-30"\nagent_pct = "70"\n')
     assert parsed.plans == ({"name": "70-30", "agent_pct": "70"},)
     assert [r.name for r in parsed.rules] == ["sale-2pct"]
+
+
+def test_rule_json_reads_like_the_file():
+    tiered, share = rules_mod.parse(FLAT_TIERS).rules[0], rules_mod.parse(SHARE).rules[0]
+    assert rules_mod.rule_json(tiered)["tiers"] == [{"up_to": "2000000", "rate": "1.5"},
+                                                    {"up_to": "5000000", "rate": "2"}, {"up_to": "", "rate": "2.5"}]
+    assert rules_mod.rule_json(share)["splits"][0] == {"to": "agent", "pct": "60"}
+    villa = rules_mod.parse(only("villa-3pct")).rules[0]
+    doc = rules_mod.rule_json(villa)
+    assert (doc["rate"], doc["priority"], doc["scope"]["property_type"], doc["approval_above"]) == \
+        ("3", 10, ["villa"], "")
