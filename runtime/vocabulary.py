@@ -26,3 +26,8 @@ STRATEGY_HELP = {
 }
 STRATEGIES = tuple(STRATEGY_HELP)
 DEFAULT_STRATEGY = "round-robin"
+
+# A deal's pipeline (deals/stages.py moves a deal along it) and its kinds of transaction.
+DEAL_STAGES = ("lead", "interested", "offer", "negotiation", "inspection", "approval", "closed", "cancelled")
+OPEN_DEAL_STAGES = DEAL_STAGES[:6]   # everything before closed / cancelled
+TRANSACTIONS = ("sale", "lease", "lease_renewal", "off_plan")

@@ -23,6 +23,7 @@ T = TypeVar("T")
 DATABASES = (
     "meta", "masters", "conversations", "messages", "outbox", "outbox_keys", "dedupe",
     "events", "metrics", "admins", "campaigns", "quarantine", "pairing",
+    "deals", "ledger", "ledger_status", "ledger_index", "payouts", "commission_rules", "agents",
 )
 INITIAL_MAP_SIZE = 64 << 20
 MAX_MAP_SIZE = 64 << 30
