@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import structlog
@@ -126,7 +127,10 @@ class MasterSession(SupervisedActor):
         batch: list[ev.Inbound] = []
         for event in events:
             if isinstance(event, ev.Inbound):
-                batch.append(event)
+                if event.from_me:   # a person on the master's phone: never answered (issue 14)
+                    self.transport.ack(event.message_id)
+                else:   # media reads as its placeholder text; a LID-only sender keys by the LID
+                    batch.append(replace(event, sender=event.customer))
                 continue
             if batch:
                 self._inbound(batch)
@@ -136,7 +140,7 @@ class MasterSession(SupervisedActor):
             self._inbound(batch)
 
     def _on_event(self, event) -> None:
-        if isinstance(event, ev.Receipt):
+        if isinstance(event, (ev.Receipt,) + ev.CONVERSATION_EVENTS):
             return
         if isinstance(event, ev.LoggedOut) and self.own_logout_pending:
             self.own_logout_pending = False
