@@ -250,8 +250,9 @@ def test_an_edit_names_its_target_and_new_text(N, E):
     proto = E.ProtocolMessage(key=key(E), type=E.ProtocolMessage.MESSAGE_EDIT,
                               editedMessage=E.Message(conversation="2 bedrooms, not 3"))
     got = to_domain(message(N, E.Message(protocolMessage=proto), edit=True, info_edit="1"))
-    assert got == ev.Edited(message_id="3EB0C0FFEE", target_id="3EB0ORIGINAL", sender="+" + CUSTOMER,
-                            text="2 bedrooms, not 3", timestamp=1_700_000_000.25)
+    assert got == ev.Edited(message_id="3EB0C0FFEE", target_id="3EB0ORIGINAL",
+                            sender="+" + CUSTOMER, text="2 bedrooms, not 3",
+                            timestamp=1_700_000_000.25)
 
 
 def test_an_edit_still_in_its_wrapper_maps_the_same(N, E):
@@ -280,7 +281,8 @@ def test_a_reaction_names_its_target_and_emoji(N, E):
     got = to_domain(message(N, body))
     assert got == ev.Reaction(message_id="3EB0C0FFEE", target_id="3EB0ORIGINAL",
                               sender="+" + CUSTOMER, emoji="👍", timestamp=1_700_000_000.25)
-    removed = to_domain(message(N, E.Message(reactionMessage=E.ReactionMessage(key=key(E), text=""))))
+    taken_back = E.Message(reactionMessage=E.ReactionMessage(key=key(E), text=""))
+    removed = to_domain(message(N, taken_back))
     assert removed.emoji == ""
 
 
@@ -308,7 +310,7 @@ def connected(go, make):
     return t, go.wait_connection(1)
 
 
-def test_a_photo_through_dispatch_downloads_byte_for_byte_off_the_callback_thread(N, E, go, make):
+def test_a_photo_through_dispatch_downloads_byte_for_byte_when_asked(N, E, go, make):
     sha = hashlib.sha256(PHOTO).digest()
     go.media[sha] = PHOTO
     t, conn = connected(go, make)
@@ -342,7 +344,7 @@ def test_a_lid_sender_is_resolved_through_neonizes_store_when_known(N, E, go, ma
                          msg_id="B"))
     first, second = wait_events(t, 2)
     assert (first.sender, first.sender_lid) == ("+" + CUSTOMER, f"{LID}@lid")
-    assert (second.sender, second.sender_lid) == ("", "999888777666555@lid")   # unknown: kept
+    assert (second.sender, second.sender_lid) == ("", "999888777666555@lid")   # unknown, kept
     assert ("GetPNFromLID", LID, "lid") in go.calls
     assert t.phone_for_lid("999888777666555@lid") == ""
     go.lids["999888777666555"] = "971500000001"      # the mapping appears later
