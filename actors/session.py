@@ -141,6 +141,8 @@ class MasterSession(SupervisedActor):
 
     def _on_event(self, event) -> None:
         if isinstance(event, (ev.Receipt,) + ev.CONVERSATION_EVENTS):
+            if getattr(event, "message_id", ""):   # issue 14's session side will record these
+                self.transport.ack(event.message_id)
             return
         if isinstance(event, ev.LoggedOut) and self.own_logout_pending:
             self.own_logout_pending = False

@@ -105,6 +105,56 @@ def send(where, sim_port, from_, to, text, image, video, voice, document, sticke
     click.echo(_call(control.send, "127.0.0.1", _port(where, sim_port), from_, to, text, **message))
 
 
+def _change(where, sim_port, from_, to, change, target, text="") -> None:
+    click.echo(_call(control.change, "127.0.0.1", _port(where, sim_port), from_, to, change,
+                     target, text))
+
+
+def change_options(fn):
+    fn = click.option("--to", required=True, callback=phone_arg, help="The master's number.")(fn)
+    fn = click.option("--from", "from_", required=True, callback=phone_arg,
+                      help="The customer's number.")(fn)
+    return sim_options(fn)
+
+
+@sim.command()
+@click.argument("message_id")
+@click.argument("text")
+@change_options
+def edit(where, sim_port, from_, to, message_id, text):
+    """The customer changes message MESSAGE_ID (as `sim send` printed it) to TEXT.
+
+    \b
+    Example: whitecaves sim edit --from +971501111111 --to +971505760056 SIM0A1B2C "2 bedrooms"
+    """
+    _change(where, sim_port, from_, to, "edit", message_id, text)
+
+
+@sim.command()
+@click.argument("message_id")
+@change_options
+def revoke(where, sim_port, from_, to, message_id):
+    """The customer deletes message MESSAGE_ID for everyone.
+
+    \b
+    Example: whitecaves sim revoke --from +971501111111 --to +971505760056 SIM0A1B2C
+    """
+    _change(where, sim_port, from_, to, "revoke", message_id)
+
+
+@sim.command()
+@click.argument("message_id")
+@click.argument("emoji", required=False, default="")
+@change_options
+def react(where, sim_port, from_, to, message_id, emoji):
+    """The customer reacts to message MESSAGE_ID with EMOJI (none: takes the reaction back).
+
+    \b
+    Example: whitecaves sim react --from +971501111111 --to +971505760056 SIM0A1B2C 👍
+    """
+    _change(where, sim_port, from_, to, "react", message_id, emoji)
+
+
 @sim.command("phone-reply")
 @click.option("--from", "from_", required=True, callback=phone_arg, help="The master's number.")
 @click.option("--to", required=True, callback=phone_arg, help="The customer's number.")

@@ -22,7 +22,7 @@ def test_extended_inbound_events_are_stored_or_skipped_without_answers_to_the_ph
                   ev.Edited("WAMID-E", "WAMID-P", CUSTOMER, "new", 1_003.0),
                   ev.OfflineSyncCompleted(count=2)])
     assert s.state == "connected"
-    assert sorted(s.transport.acked) == ["WAMID-H", "WAMID-L", "WAMID-P"]
+    assert sorted(s.transport.acked) == ["WAMID-E", "WAMID-H", "WAMID-L", "WAMID-P"]
     with s.store.read() as txn:
         mine = conversations.messages(txn, CUSTOMER)
         lid = conversations.messages(txn, "123456789012345@lid")

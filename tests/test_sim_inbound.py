@@ -157,6 +157,38 @@ def test_no_offline_sync_when_nothing_was_held(make_transport, sim):
     assert quiet(t) == []
 
 
+# --- edits, deletes, reactions ----------------------------------------------------------------
+
+def test_edit_revoke_and_react_name_the_message_they_change(make_transport, sim, tmp_path):
+    t = linked(make_transport)
+    first = send(sim, "3 bedrooms please")
+    ids = [control.change(HOST, sim.port, CUSTOMER, MASTER, "edit", first, "2 bedrooms please"),
+           control.change(HOST, sim.port, CUSTOMER, MASTER, "react", first, "👍")]
+    live = wait_for(t, ev.Reaction)
+    assert [type(e).__name__ for e in live if not isinstance(e, ev.Inbound)] == ["Edited",
+                                                                                "Reaction"]
+    t.disconnect()
+    r = cli(sim, str(tmp_path / "home"), "revoke", "--from", CUSTOMER, "--to", MASTER, first)
+    assert r.exit_code == 0, r.output
+    t.connect()
+    events = wait_for(t, ev.OfflineSyncCompleted)
+    events = [e for e in events if not isinstance(e, (ev.Connected, ev.OfflineSyncStarted,
+                                                      ev.OfflineSyncCompleted, ev.Inbound))]
+    assert [(type(e).__name__, e.target_id) for e in events] == [
+        ("Edited", first), ("Reaction", first), ("Revoked", first)]   # unacked ones come again
+    edited, reaction, revoked = events
+    assert (edited.message_id, edited.text, edited.sender) == (ids[0], "2 bedrooms please", CUSTOMER)
+    assert (reaction.emoji, revoked.offline, revoked.message_id) == ("👍", True, r.output.strip())
+
+
+def test_a_change_needs_its_kind_target_and_for_an_edit_text(sim):
+    for change, target, text, error in (("delete", "X", "", "change: one of"),
+                                        ("edit", "", "new", "target"),
+                                        ("edit", "X", " ", "needs the new text")):
+        with pytest.raises(control.SimBadRequest, match=error):
+            control.change(HOST, sim.port, CUSTOMER, MASTER, change, target, text)
+
+
 # --- a person on the master's phone -----------------------------------------------------------
 
 def test_a_phone_reply_reaches_the_customer_and_the_master_as_from_me(make_transport, sim):

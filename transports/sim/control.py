@@ -102,6 +102,14 @@ class ControlClient:
         return self.call("customer_send", **{"from": from_, "to": to, "text": text,
                                              **message})["message_id"]
 
+    def change(self, from_: str, to: str, change: str, target: str, text: str = "") -> str:
+        """The customer edits (text: the new text), revokes or reacts to (text: the emoji)
+        message `target`; returns the id of this change's own message."""
+        _need_phone("from", from_)
+        _need_phone("to", to)
+        return self.call("customer_change", **{"from": from_, "to": to, "change": change,
+                                               "target": target, "text": text})["message_id"]
+
     def phone_reply(self, master: str, customer: str, text: str) -> str:
         """A person types `text` on `master`'s phone to `customer`; returns the message id."""
         _need_phone("from", master)
@@ -159,6 +167,11 @@ def _once(host: str, port: int, method: str, *args: Any, **kwargs: Any) -> Any:
 
 def send(host: str, port: int, from_: str, to: str, text: str, **message: Any) -> str:
     return _once(host, port, "send", from_, to, text, **message)
+
+
+def change(host: str, port: int, from_: str, to: str, change_: str, target: str,
+           text: str = "") -> str:
+    return _once(host, port, "change", from_, to, change_, target, text)
 
 
 def phone_reply(host: str, port: int, master: str, customer: str, text: str) -> str:

@@ -10,8 +10,8 @@ import functools
 from typing import Callable
 
 from transports.base import TransportError
-from transports.events import (ContactCard, Event, Inbound, LidResolved, Location, Media,
-                               OfflineSyncCompleted, OfflineSyncStarted)
+from transports.events import (ContactCard, Edited, Event, Inbound, LidResolved, Location, Media,
+                               OfflineSyncCompleted, OfflineSyncStarted, Reaction, Revoked)
 from transports.placeholders import text_for, vcard_for
 from transports.sim import control
 
@@ -21,6 +21,8 @@ def event_from_push(frame: dict, fetch: Callable[[str], bytes]) -> Event | None:
 
     `fetch(media_id)` gets a file's bytes from the sim (becomes Media.fetch)."""
     kind = frame["event"]
+    if kind == "inbound" and frame.get("change"):
+        return _change(frame)
     if kind == "inbound":
         return _inbound(frame, fetch)
     if kind == "offline_sync_started":
@@ -31,6 +33,18 @@ def event_from_push(frame: dict, fetch: Callable[[str], bytes]) -> Event | None:
     if kind == "lid_resolved":
         return LidResolved(lid=frame["lid"], phone=frame["phone"])
     return None
+
+
+def _change(frame: dict) -> Edited | Revoked | Reaction:
+    common = dict(message_id=frame["message_id"], target_id=frame["target"],
+                  sender=frame["from"], timestamp=frame["ts"],
+                  offline=bool(frame.get("offline")))
+    change = frame["change"]
+    if change == "edit":
+        return Edited(text=frame["text"], **common)
+    if change == "revoke":
+        return Revoked(**common)
+    return Reaction(emoji=frame["text"], **common)
 
 
 def _inbound(frame: dict, fetch: Callable[[str], bytes]) -> Inbound:

@@ -7,6 +7,8 @@ it. It models what real WhatsApp delivers to a linked device:
   file's bytes travel in the frame, capped at MAX_MEDIA_BYTES, and are fetched
   back with `media`), a location or a contact card; `ago` seconds old; from a
   LID only (`lid`), the phone staying hidden until `lid_reveal`.
+- customer_change: the customer edits, deletes (revoke) or reacts to (text = the
+  emoji, "" takes it back) an earlier message.
 - phone_reply: a person types on the master's phone to a customer: the customer
   receives it, and the master's linked device gets it as a message from itself.
 - A master that was disconnected gets what was held for it as its offline
@@ -22,6 +24,7 @@ from transports.sim import protocol as p
 
 MAX_MEDIA_BYTES = 2 * 1024 * 1024      # well under the protocol's frame limit
 MAX_AGO_S = 30 * 86400                 # a backlog older than a month is not a test case
+CHANGES = ("edit", "revoke", "react")   # what customer_change does to an earlier message
 
 
 class MessagingOps:
@@ -39,6 +42,21 @@ class MessagingOps:
             if sender not in self.state.revealed:
                 sender = ""   # WhatsApp hides the number: only the LID is known
         record = self.state.customer_send(sender, to, text, ts=time.time() - ago, **extra)
+        self._deliver(to, record)
+        self._emit(conn, p.reply(req_id, {"message_id": record["message_id"]}))
+
+    def _op_customer_change(self, conn, req_id, frame: dict) -> None:
+        """The customer edits, deletes or reacts to message `target` they exchanged with `to`."""
+        sender, to = p.require_phone(frame, "from"), p.require_phone(frame, "to")
+        change, target = frame.get("change"), frame.get("target")
+        if change not in CHANGES:
+            raise p.BadRequest(f"change: one of {', '.join(CHANGES)}, got {change!r}")
+        if not isinstance(target, str) or not target:
+            raise p.BadRequest("target: the id of the message changed")
+        text = _string(frame, "text")
+        if change == "edit" and not text.strip():
+            raise p.BadRequest("text: an edit needs the new text")
+        record = self.state.customer_send(sender, to, text, change=change, target=target)
         self._deliver(to, record)
         self._emit(conn, p.reply(req_id, {"message_id": record["message_id"]}))
 

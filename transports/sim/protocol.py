@@ -12,7 +12,8 @@ Account ops (on a connection that becomes that account's stream):
   ack {message_id}, logout {phone, token}, ping {} (keep-alive; a hung account never answers).
 Control ops (any connection; the CLI, tests and the demo use them):
   customer_send {from, to, text, kind?, data?, mime?, file_name?, seconds?, lat?, lon?,
-  name?, contact?, ago?, lid?}, phone_reply {from: master, to: customer, text},
+  name?, contact?, ago?, lid?}, customer_change {from, to, change: edit|revoke|react,
+  target, text}, phone_reply {from: master, to: customer, text},
   lid_reveal {phone}, lid_lookup {lid}, media {media_id} -> {data},
   inbox {customer}, fault {account, kind, seconds, ms}, heal {account}, status {},
   ack_times {ids} (when each was acked). transports/sim/messaging.py says what each
@@ -22,7 +23,8 @@ Pushes: connected, inbound {message_id, from, text, ts, and when not plain text:
 kind, media {id, sha256, size, mime, file_name, seconds, voice_note}, location {lat,
 lon, name}, contact {phone, name}, from_me, from_lid, offline}, offline_sync_started
 {messages}, offline_sync_completed {count}, lid_resolved {lid, phone}, receipt {ids,
-kind, sender}, qr {data}, pairing_code {code}, paired {jid, token}, logged_out
+kind, sender}, and for customer_change an inbound with change, target (text: the
+new text or the emoji), qr {data}, pairing_code {code}, paired {jid, token}, logged_out
 {reason}, banned {code, expires_ts}, replaced. An inbound's `from` is "" for a
 customer seen only by LID (`from_lid`).
 """
