@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import random
 import time
+from dataclasses import replace
 
 import structlog
 from thespian.actors import ThespianWatch, WatchMessage
@@ -115,7 +116,10 @@ class MasterSession(SupervisedActor):
         batch: list[ev.Inbound] = []
         for event in events:
             if isinstance(event, ev.Inbound):
-                batch.append(event)
+                if event.from_me:   # a person on the master's phone: never answered (issue 14)
+                    self.transport.ack(event.message_id)
+                else:   # media reads as its placeholder text; a LID-only sender keys by the LID
+                    batch.append(replace(event, sender=event.customer))
                 continue
             if batch:
                 self._inbound(batch)
@@ -125,7 +129,9 @@ class MasterSession(SupervisedActor):
             self._inbound(batch)
 
     def _on_event(self, event) -> None:
-        if isinstance(event, ev.Receipt):
+        if isinstance(event, (ev.Receipt,) + ev.CONVERSATION_EVENTS):
+            if getattr(event, "message_id", ""):   # issue 14's session side will record these
+                self.transport.ack(event.message_id)
             return
         if isinstance(event, ev.LoggedOut) and self.own_logout_pending:
             self.own_logout_pending = False

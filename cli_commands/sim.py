@@ -13,7 +13,7 @@ import click
 
 from cli_commands.common import emit_json, phone_arg, table, where_options
 from runtime import config
-from transports.sim import control, protocol
+from transports.sim import compose, control, protocol
 
 
 def _port(where, override: int | None) -> int:
@@ -64,15 +64,123 @@ def serve(where, sim_port):
 @sim.command("send")
 @click.option("--from", "from_", required=True, callback=phone_arg, help="The customer's number.")
 @click.option("--to", required=True, callback=phone_arg, help="The master's number.")
-@click.argument("text")
+@click.argument("text", required=False, default="")
+@click.option("--image", type=click.Path(dir_okay=False), help="Send this file as a photo "
+              "(TEXT: its caption).")
+@click.option("--video", type=click.Path(dir_okay=False), help="Send this file as a video.")
+@click.option("--voice", type=int, metavar="SECONDS", help="Send a voice note this long.")
+@click.option("--document", type=click.Path(dir_okay=False), help="Send this file as a document.")
+@click.option("--sticker", type=click.Path(dir_okay=False), help="Send this file as a sticker.")
+@click.option("--location", metavar="LAT,LON", help="Send a location (TEXT: the place's name).")
+@click.option("--contact", callback=phone_arg, metavar="+PHONE",
+              help="Send a contact card (TEXT: the contact's name).")
+@click.option("--ago", metavar="DURATION", default=None,
+              help="Written this long ago (90s, 15m, 2h, 1d): its original time.")
+@click.option("--lid", is_flag=True, help="Send from the customer's LID, the phone hidden "
+              "(until `whitecaves sim lid-reveal`).")
 @sim_options
-def send(where, sim_port, from_, to, text):
-    """A customer writes TEXT to a master.
+def send(where, sim_port, from_, to, text, image, video, voice, document, sticker, location,
+         contact, ago, lid):
+    """A customer writes TEXT (or sends a photo, video, voice note, document, sticker,
+    location or contact card) to a master. A disconnected master gets it as its offline
+    backlog when it comes back.
 
     \b
-    Example: whitecaves sim send --from +971501111111 --to +971505760056 "!ping"
+    Examples:
+      whitecaves sim send --from +971501111111 --to +971505760056 "!ping"
+      whitecaves sim send --from +971501111111 --to +971505760056 --image unit.jpg "the view"
+      whitecaves sim send --from +971501111111 --to +971505760056 --voice 14 --ago 2h
+      whitecaves sim send --from +971501111111 --to +971505760056 --location 25.2,55.3 "Marina Walk"
     """
-    click.echo(_call(control.send, "127.0.0.1", _port(where, sim_port), from_, to, text))
+    try:
+        text, message = compose.message_fields(text, image=image, video=video, voice=voice,
+                                               document=document, sticker=sticker,
+                                               location=location, contact=contact)
+        if ago is not None:
+            message["ago"] = compose.parse_duration(ago)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    if lid:
+        message["lid"] = True
+    click.echo(_call(control.send, "127.0.0.1", _port(where, sim_port), from_, to, text, **message))
+
+
+def _change(where, sim_port, from_, to, change, target, text="") -> None:
+    click.echo(_call(control.change, "127.0.0.1", _port(where, sim_port), from_, to, change,
+                     target, text))
+
+
+def change_options(fn):
+    fn = click.option("--to", required=True, callback=phone_arg, help="The master's number.")(fn)
+    fn = click.option("--from", "from_", required=True, callback=phone_arg,
+                      help="The customer's number.")(fn)
+    return sim_options(fn)
+
+
+@sim.command()
+@click.argument("message_id")
+@click.argument("text")
+@change_options
+def edit(where, sim_port, from_, to, message_id, text):
+    """The customer changes message MESSAGE_ID (as `sim send` printed it) to TEXT.
+
+    \b
+    Example: whitecaves sim edit --from +971501111111 --to +971505760056 SIM0A1B2C "2 bedrooms"
+    """
+    _change(where, sim_port, from_, to, "edit", message_id, text)
+
+
+@sim.command()
+@click.argument("message_id")
+@change_options
+def revoke(where, sim_port, from_, to, message_id):
+    """The customer deletes message MESSAGE_ID for everyone.
+
+    \b
+    Example: whitecaves sim revoke --from +971501111111 --to +971505760056 SIM0A1B2C
+    """
+    _change(where, sim_port, from_, to, "revoke", message_id)
+
+
+@sim.command()
+@click.argument("message_id")
+@click.argument("emoji", required=False, default="")
+@change_options
+def react(where, sim_port, from_, to, message_id, emoji):
+    """The customer reacts to message MESSAGE_ID with EMOJI (none: takes the reaction back).
+
+    \b
+    Example: whitecaves sim react --from +971501111111 --to +971505760056 SIM0A1B2C 👍
+    """
+    _change(where, sim_port, from_, to, "react", message_id, emoji)
+
+
+@sim.command("phone-reply")
+@click.option("--from", "from_", required=True, callback=phone_arg, help="The master's number.")
+@click.option("--to", required=True, callback=phone_arg, help="The customer's number.")
+@click.argument("text")
+@sim_options
+def phone_reply(where, sim_port, from_, to, text):
+    """A person types TEXT on master FROM's phone to customer TO: the customer receives it,
+    and the master's session sees it as written by the master's own phone.
+
+    \b
+    Example: whitecaves sim phone-reply --from +971505760056 --to +971501111111 "Sara here"
+    """
+    click.echo(_call(control.phone_reply, "127.0.0.1", _port(where, sim_port), from_, to, text))
+
+
+@sim.command("lid-reveal")
+@click.argument("customer", callback=phone_arg)
+@sim_options
+def lid_reveal(where, sim_port, customer):
+    """Make the phone number behind CUSTOMER's LID known (connected masters are told).
+
+    \b
+    Example: whitecaves sim lid-reveal +971501111111
+    """
+    lid = _call(control.lid_reveal, "127.0.0.1", _port(where, sim_port), customer)
+    click.echo(f"{lid} is {customer}")
 
 
 @sim.command()

@@ -46,6 +46,12 @@ def _receipt(N):
     return N.Receipt(MessageSource=source, MessageIDs=["3EB0SENT"], Type=N.Receipt.DELIVERED)
 
 
+def _undecryptable(N):
+    source = N.MessageSource(Chat=jid(N, CUSTOMER), Sender=jid(N, CUSTOMER, device_no=2))
+    return N.UndecryptableMessage(Info=N.MessageInfo(MessageSource=source, ID="3EB0BAD",
+                                                     Timestamp=1_700_000_000_500))
+
+
 # (kind, build(N), expected domain event, state before, state after, reconnect after (s) or None)
 # A Banned's expiry depends on the clock: compared by `same`.
 CASES = [
@@ -84,6 +90,14 @@ CASES = [
      ev.Paired(jid=f"{PHONE[1:]}:9@s.whatsapp.net"), "pairing", "connecting", None),
     ("pair error", lambda N: N.PairStatus(Status=N.PairStatus.ERROR, Error="bad signature"),
      ev.ConnectFailed(reason="pairing failed: bad signature"), "pairing", "unlinked", None),
+    # Conversation events: the session handles them without the state machine.
+    ("offline sync preview", lambda N: N.OfflineSyncPreview(Total=5, Message=4),
+     ev.OfflineSyncStarted(messages=4, total=5), "connected", "connected", None),
+    ("offline sync completed", lambda N: N.OfflineSyncCompleted(Count=5),
+     ev.OfflineSyncCompleted(count=5), "connected", "connected", None),
+    ("undecryptable", _undecryptable,
+     ev.Undecryptable(message_id="3EB0BAD", sender="+" + CUSTOMER, timestamp=1_700_000_000.5),
+     "connected", "connected", None),
 ]
 
 
@@ -121,7 +135,7 @@ def test_event_to_domain_and_through_dispatch_to_device_state(N, go, make, kind,
 
     now = time.time()
     r = reaction(before, dispatched[0], now)
-    if isinstance(want, (ev.Inbound, ev.Receipt)):
+    if isinstance(want, (ev.Inbound, ev.Receipt) + ev.CONVERSATION_EVENTS):
         return   # the session handles these without the state machine (never reacted on)
     assert r.state == after
     if isinstance(want, ev.Banned):

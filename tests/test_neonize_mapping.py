@@ -86,22 +86,22 @@ def test_lid_sender_is_resolved_through_sender_alt(N, E):
     assert isinstance(got, Inbound) and got.sender == "+" + CUSTOMER
 
 
-def test_lid_sender_without_a_phone_number_is_ignored(N, E):
+def test_lid_sender_without_a_phone_number_is_kept_by_its_lid(N, E):
+    # Issue 14: never dropped; tests/test_neonize_inbound.py covers LIDs in full.
     lid = jid(N, "123456789012345", "lid")
-    assert to_domain(message(N, E, sender=lid, chat=lid)) is None
+    got = to_domain(message(N, E, sender=lid, chat=lid))
+    assert (got.sender, got.sender_lid) == ("", "123456789012345@lid")
 
 
-@pytest.mark.parametrize("case", ["from_me", "group", "status", "broadcast", "newsletter", "edit",
-                                  "image", "blank", "no_id"])
+@pytest.mark.parametrize("case", ["group", "status", "broadcast", "newsletter", "edit",
+                                  "blank", "no_id"])
 def test_messages_the_runtime_does_not_answer_are_ignored(N, E, case):
     kwargs = {
-        "from_me": dict(from_me=True),
         "group": dict(group=True, chat=jid(N, "120363025246125486", "g.us")),
         "status": dict(chat=jid(N, "status", "broadcast")),
         "broadcast": dict(chat=jid(N, "1700000000", "broadcast")),
         "newsletter": dict(chat=jid(N, "120363144038483540", "newsletter")),
         "edit": dict(edit=True),
-        "image": dict(body=E.Message(imageMessage=E.ImageMessage(mimetype="image/jpeg"))),
         "blank": dict(text="   "),
         "no_id": dict(msg_id=""),
     }[case]

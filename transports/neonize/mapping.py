@@ -15,13 +15,12 @@ against the shipped library):
   with HasField.
 
 Decisions:
-- Only 1:1 text from customers becomes Inbound: messages we sent ourselves
-  (echoed from our other devices), groups, status updates, broadcast lists,
-  newsletters, edits, and anything without text (media, reactions, polls) are
-  ignored.
-- The sender must be a phone number. WhatsApp may address a chat by LID
-  (`…@lid`); whatsmeow then carries the phone-number JID in SenderAlt. A
-  message with no phone number anywhere is ignored with a warning.
+- Messages: only one-to-one chats (transports/neonize/messages.py maps them:
+  text, media, locations, contact cards, edits, deletes, reactions, our own
+  messages typed on the phone, LID senders). Groups, status updates, broadcast
+  lists and newsletters are ignored; so is history sync.
+- OfflineSyncPreview/OfflineSyncCompleted bracket the backlog delivered at a
+  reconnect; the transport marks the messages in between `offline`.
 - StreamError → Disconnected: whatsmeow treats an unknown stream error as a
   dropped connection; the runtime's backoff and recovery limit stop loops.
 - KeepAliveTimeout → Disconnected("keepalive"), KeepAliveRestored → Connected.
@@ -32,15 +31,14 @@ import logging
 import time
 from typing import Any, Callable
 
-from runtime.phone import BadPhone, normalize
-from transports.events import (Banned, ConnectFailed, Connected, Disconnected, Event, Inbound,
-                               LoggedOut, Outdated, Paired, QRCode, Receipt, Replaced)
+from transports.events import (Banned, ConnectFailed, Connected, Disconnected, Event, LoggedOut,
+                               OfflineSyncCompleted, OfflineSyncStarted, Outdated, Paired, QRCode,
+                               Receipt, Replaced)
+from transports.neonize import messages
+from transports.neonize.jids import jid_string, phone_of_jid, seconds  # noqa: F401 - re-exported
+from transports.neonize.messages import Inputs
 
 log = logging.getLogger(__name__)
-
-PHONE_SERVER = "s.whatsapp.net"
-LID_SERVER = "lid"
-ONE_TO_ONE_SERVERS = ("", PHONE_SERVER, LID_SERVER)  # "" = chat not given: judge by sender
 
 # ConnectFailure reasons after which reconnecting cannot help: the device needs a relink
 # (or, for the ban, its expiry — whatsmeow reports that one as TemporaryBan anyway).
@@ -48,40 +46,34 @@ PERMANENT_FAILURES = frozenset({"LOGGED_OUT", "MAIN_DEVICE_GONE", "UNKNOWN_LOGOU
                                 "TEMP_BANNED", "CLIENT_OUTDATED", "BAD_USER_AGENT"})
 RECEIPT_KINDS = {"DELIVERED": "delivered", "READ": "read", "PLAYED": "played"}
 
-# Timestamps above this are milliseconds (1e11 s is the year 5138).
-_MS_THRESHOLD = 100_000_000_000
-
-
-def to_domain(event: Any, *, now: float | None = None) -> Event | None:
+def to_domain(event: Any, *, now: float | None = None, download: Callable | None = None,
+              resolve_lid: Callable[[str], str] | None = None,
+              offline: bool = False) -> Event | None:
     """The domain event for one neonize event protobuf, or None when the runtime ignores it.
 
     `now` (Unix seconds) turns a ban's remaining duration into an expiry; default: the clock.
+    The transport adds, for messages: `download(e2e_message) -> bytes` (becomes the media's
+    fetch()), `resolve_lid('…@lid') -> '+E164' or ''`, and whether it is inside the
+    offline sync window.
     """
-    mapper = _MAPPERS.get(event.DESCRIPTOR.full_name)
+    name = event.DESCRIPTOR.full_name
+    now = time.time() if now is None else now
+    if name in _MESSAGE_MAPPERS:
+        return _MESSAGE_MAPPERS[name](event, now, Inputs(download, resolve_lid, offline))
+    mapper = _MAPPERS.get(name)
     if mapper is None:
         return None
-    return mapper(event, time.time() if now is None else now)
+    return mapper(event, now)
 
 
 # --- one mapper per event type ----------------------------------------------------------
 
-def _message(ev, now: float) -> Inbound | None:
-    info = ev.Info
-    source = info.MessageSource
-    if source.IsFromMe or source.IsGroup or ev.IsEdit or info.Edit:
-        return None
-    if source.Chat.Server not in ONE_TO_ONE_SERVERS:
-        return None  # group, status@broadcast, broadcast list, newsletter
-    text = _text_of(ev.Message) if ev.HasField("Message") else ""
-    if not text.strip() or not info.ID:
-        return None
-    sender = _phone_of(source.Sender, source.SenderAlt, source.Chat)
-    if not sender:
-        log.warning("ignoring message %s: sender %s has no phone number", info.ID,
-                    jid_string(source.Sender))
-        return None
-    return Inbound(message_id=info.ID, sender=sender, text=text,
-                   timestamp=_seconds(info.Timestamp) if info.Timestamp else now)
+def _offline_preview(ev, now: float) -> OfflineSyncStarted:
+    return OfflineSyncStarted(messages=ev.Message, total=ev.Total)
+
+
+def _offline_completed(ev, now: float) -> OfflineSyncCompleted:
+    return OfflineSyncCompleted(count=ev.Count)
 
 
 def _receipt(ev, now: float) -> Receipt | None:
@@ -138,8 +130,15 @@ def _constant(event: Event) -> Callable[[Any, float], Event]:
     return lambda ev, now: event
 
 
+_MESSAGE_MAPPERS = {
+    "neonize.Message": messages.from_message,
+    "neonize.UndecryptableMessage": messages.from_undecryptable,
+}
+
 _MAPPERS: dict[str, Callable[[Any, float], Event | None]] = {
-    "neonize.Message": _message,
+    **_MESSAGE_MAPPERS,   # called with Inputs by to_domain; listed here: every mapped type
+    "neonize.OfflineSyncPreview": _offline_preview,
+    "neonize.OfflineSyncCompleted": _offline_completed,
     "neonize.Receipt": _receipt,
     "neonize.Connected": _constant(Connected()),
     "neonize.Disconnected": _constant(Disconnected(reason="connection lost")),
@@ -158,40 +157,12 @@ _MAPPERS: dict[str, Callable[[Any, float], Event | None]] = {
 
 # --- helpers ------------------------------------------------------------------------------
 
-def jid_string(jid) -> str:
-    """'971501234567:12@s.whatsapp.net' (device part only when there is one)."""
-    user = f"{jid.User}:{jid.Device}" if jid.Device else jid.User
-    return f"{user}@{jid.Server}" if jid.Server else user
-
-
-def phone_of_jid(jid) -> str:
-    """'+971501234567' for a phone-number JID, '' for anything else (LID, group, empty)."""
-    if jid.Server != PHONE_SERVER:
-        return ""
-    try:
-        return normalize("+" + jid.User)
-    except BadPhone:
-        return ""
-
-
 def _phone_of(*jids) -> str:
     for jid in jids:
         phone = phone_of_jid(jid)
         if phone:
             return phone
     return ""
-
-
-def _text_of(message) -> str:
-    if message.HasField("conversation"):
-        return message.conversation
-    if message.HasField("extendedTextMessage") and message.extendedTextMessage.HasField("text"):
-        return message.extendedTextMessage.text
-    return ""
-
-
-def _seconds(stamp: int) -> float:
-    return stamp / 1000.0 if stamp >= _MS_THRESHOLD else float(stamp)
 
 
 def _enum_name(message, field: str) -> str:

@@ -38,7 +38,7 @@ from transports.base import TransportError
 from transports.events import (ConnectFailed, Connected, Disconnected, Event, LoggedOut,
                                Outdated, Paired, PairingCode, QRCode)
 from transports.neonize import binding
-from transports.neonize.mapping import to_domain
+from transports.neonize.inbound import InboundMapper, phone_for_lid
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,8 @@ MAX_BLOCKED_CALLS = 4          # calls into WhatsApp still running before more a
 # The event types we subscribe to (each one: a handler registered before connect).
 EVENT_NAMES = ("ConnectedEv", "DisconnectedEv", "KeepAliveTimeoutEv", "KeepAliveRestoredEv",
                "LoggedOutEv", "StreamReplacedEv", "TemporaryBanEv", "ClientOutdatedEv",
-               "ConnectFailureEv", "StreamErrorEv", "PairStatusEv", "MessageEv", "ReceiptEv")
+               "ConnectFailureEv", "StreamErrorEv", "PairStatusEv", "MessageEv", "ReceiptEv",
+               "OfflineSyncPreviewEv", "OfflineSyncCompletedEv", "UndecryptableMessageEv")
 
 
 class NeonizeTransport:
@@ -85,6 +86,7 @@ class NeonizeTransport:
         self._pairing_since: float | None = None
         self._code_asked_gen = -1            # generation for which PairPhone was already asked
         self._qr_seen_gen = -1
+        self._inbound = InboundMapper()      # offline window, our sent ids, LIDs, media
 
     # --- Transport protocol ---------------------------------------------------------------
 
@@ -125,6 +127,7 @@ class NeonizeTransport:
                               self.send_timeout_s, f"send to {to}")
         if not response.ID:
             raise TransportError(f"send to {to}: WhatsApp returned no message id")
+        self._inbound.note_sent(response.ID)
         return response.ID
 
     def ack(self, message_id: str) -> None:
@@ -189,6 +192,12 @@ class NeonizeTransport:
             self._wake_w.close()
 
     # --- extras -------------------------------------------------------------------------------
+
+    def phone_for_lid(self, lid: str) -> str:
+        """The phone number neonize's store knows for a LID ('…@lid'), or ''."""
+        client = self._client
+        return self._call(lambda: phone_for_lid(client, lid), self.send_timeout_s,
+                          f"lookup of {lid}") if client is not None else ""
 
     def pairing_expired(self, now: float | None = None) -> bool:
         """True once a pair() started `pairing_timeout_s` ago has reached neither Paired nor
@@ -277,7 +286,7 @@ class NeonizeTransport:
             client = nz.NewClient(self.store, uuid=self._digits, new_device=True)
 
         def on_event(_client, message) -> None:
-            self._on_event(gen, message)
+            self._on_event(gen, message, client)
 
         def on_qr(_client, data: bytes) -> None:
             self._on_qr(gen, client, data.decode(errors="replace"))
@@ -295,9 +304,9 @@ class NeonizeTransport:
 
     # --- callbacks from neonize's thread: map and enqueue, nothing else -----------------------
 
-    def _on_event(self, gen: int, message) -> None:
+    def _on_event(self, gen: int, message, client=None) -> None:
         try:
-            event = to_domain(message)
+            event = self._inbound.map(gen, message, client)
         except Exception:  # noqa: BLE001 - never raise into the Go callback
             log.exception("could not map neonize event %s", type(message).__name__)
             return

@@ -91,11 +91,39 @@ class ControlClient:
 
     # -- the operations ---------------------------------------------------------
 
-    def send(self, from_: str, to: str, text: str) -> str:
-        """A customer `from_` writes to account `to`; returns the message id."""
+    def send(self, from_: str, to: str, text: str, **message: Any) -> str:
+        """A customer `from_` writes to account `to`; returns the message id.
+
+        `message`: kind, data, mime, file_name, seconds, lat, lon, name, contact, ago, lid
+        (transports/sim/messaging.py; transports/sim/compose.py builds them from CLI options).
+        """
         _need_phone("from", from_)
         _need_phone("to", to)
-        return self.call("customer_send", **{"from": from_, "to": to, "text": text})["message_id"]
+        return self.call("customer_send", **{"from": from_, "to": to, "text": text,
+                                             **message})["message_id"]
+
+    def change(self, from_: str, to: str, change: str, target: str, text: str = "") -> str:
+        """The customer edits (text: the new text), revokes or reacts to (text: the emoji)
+        message `target`; returns the id of this change's own message."""
+        _need_phone("from", from_)
+        _need_phone("to", to)
+        return self.call("customer_change", **{"from": from_, "to": to, "change": change,
+                                               "target": target, "text": text})["message_id"]
+
+    def phone_reply(self, master: str, customer: str, text: str) -> str:
+        """A person types `text` on `master`'s phone to `customer`; returns the message id."""
+        _need_phone("from", master)
+        _need_phone("to", customer)
+        return self.call("phone_reply", **{"from": master, "to": customer,
+                                           "text": text})["message_id"]
+
+    def lid_reveal(self, customer: str) -> str:
+        """The sim makes the phone behind `customer`'s LID known; returns the LID."""
+        _need_phone("phone", customer)
+        return self.call("lid_reveal", phone=customer)["lid"]
+
+    def media(self, media_id: str) -> bytes:
+        return self.call("media", media_id=media_id)["data"]
 
     def inbox(self, customer: str) -> list[dict]:
         """What `customer` received, oldest first: [{"id", "from", "text", "ts"}]."""
@@ -137,8 +165,21 @@ def _once(host: str, port: int, method: str, *args: Any, **kwargs: Any) -> Any:
         return getattr(client, method)(*args, **kwargs)
 
 
-def send(host: str, port: int, from_: str, to: str, text: str) -> str:
-    return _once(host, port, "send", from_, to, text)
+def send(host: str, port: int, from_: str, to: str, text: str, **message: Any) -> str:
+    return _once(host, port, "send", from_, to, text, **message)
+
+
+def change(host: str, port: int, from_: str, to: str, change_: str, target: str,
+           text: str = "") -> str:
+    return _once(host, port, "change", from_, to, change_, target, text)
+
+
+def phone_reply(host: str, port: int, master: str, customer: str, text: str) -> str:
+    return _once(host, port, "phone_reply", master, customer, text)
+
+
+def lid_reveal(host: str, port: int, customer: str) -> str:
+    return _once(host, port, "lid_reveal", customer)
 
 
 def inbox(host: str, port: int, customer: str) -> list[dict]:

@@ -11,12 +11,22 @@ Account ops (on a connection that becomes that account's stream):
   pair {phone, phone_code}, connect {phone, token}, send {to, text, key},
   ack {message_id}, logout {phone, token}, ping {} (keep-alive; a hung account never answers).
 Control ops (any connection; the CLI, tests and the demo use them):
-  customer_send {from, to, text}, inbox {customer}, fault {account, kind,
-  seconds, ms}, heal {account}, status {}, ack_times {ids} (when each was acked).
+  customer_send {from, to, text, kind?, data?, mime?, file_name?, seconds?, lat?, lon?,
+  name?, contact?, ago?, lid?}, customer_change {from, to, change: edit|revoke|react,
+  target, text}, phone_reply {from: master, to: customer, text},
+  lid_reveal {phone}, lid_lookup {lid}, media {media_id} -> {data},
+  inbox {customer}, fault {account, kind, seconds, ms}, heal {account}, status {},
+  ack_times {ids} (when each was acked). transports/sim/messaging.py says what each
+  message op means.
 
-Pushes: connected, inbound {message_id, from, text, ts}, receipt {ids, kind,
-sender}, qr {data}, pairing_code {code}, paired {jid, token}, logged_out
-{reason}, banned {code, expires_ts}, replaced.
+Pushes: connected, inbound {message_id, from, text, ts, and when not plain text:
+kind, media {id, sha256, size, mime, file_name, seconds, voice_note}, location {lat,
+lon, name}, contact {phone, name}, from_me, from_lid, offline}, offline_sync_started
+{messages}, offline_sync_completed {count}, lid_resolved {lid, phone}, receipt {ids,
+kind, sender}, and for customer_change an inbound with change, target (text: the
+new text or the emoji), qr {data}, pairing_code {code}, paired {jid, token}, logged_out
+{reason}, banned {code, expires_ts}, replaced. An inbound's `from` is "" for a
+customer seen only by LID (`from_lid`).
 """
 from __future__ import annotations
 
@@ -35,6 +45,7 @@ UNKNOWN_ACCOUNT = "unknown_account"
 NOT_CONNECTED = "not_connected"
 LOGGED_OUT = "logged_out"
 BANNED = "banned"
+NOT_FOUND = "not_found"
 
 # Frames larger than this are refused: nothing the sim exchanges comes close.
 MAX_FRAME = 4 * 1024 * 1024

@@ -20,6 +20,7 @@ import threading
 import time
 
 from transports.sim import protocol as p
+from transports.sim.messaging import MessagingOps
 from transports.sim.state import Account, SimState
 
 
@@ -43,7 +44,7 @@ def _check_loopback(host: str) -> None:
         raise ValueError(f"the simulated network only listens on loopback, not {host!r}")
 
 
-class SimServer:
+class SimServer(MessagingOps):   # the message ops: transports/sim/messaging.py
     def __init__(self, host: str = "127.0.0.1", port: int = 0, state_dir: str | None = None):
         _check_loopback(host)
         self.host = host
@@ -229,11 +230,6 @@ class SimServer:
         self._push_pending(conn, phone)
         self._emit(conn, p.reply(req_id, result))
 
-    def _push_pending(self, conn: _Conn, phone: str) -> None:
-        for record in self.state.pending(phone):
-            self.state.counts["delivered"] += 1
-            self._emit(conn, p.push("inbound", **record))
-
     # account ops ---------------------------------------------------------
 
     def _op_pair(self, conn: _Conn, req_id, frame: dict) -> None:
@@ -296,16 +292,6 @@ class SimServer:
             self._emit(stream, None)
 
     # control ops ---------------------------------------------------------
-
-    def _op_customer_send(self, conn: _Conn, req_id, frame: dict) -> None:
-        sender, to = p.require_phone(frame, "from"), p.require_phone(frame, "to")
-        text = p.require_text(frame)
-        record = self.state.customer_send(sender, to, text)
-        stream = self._conns.get(to)
-        if stream is not None:   # a hung one swallows it (_emit); heal pushes it again
-            self.state.counts["delivered"] += 1
-            self._emit(stream, p.push("inbound", **record))
-        self._emit(conn, p.reply(req_id, {"message_id": record["message_id"]}))
 
     def _op_inbox(self, conn: _Conn, req_id, frame: dict) -> None:
         self._emit(conn, p.reply(req_id, self.state.inbox(p.require_phone(frame, "customer"))))

@@ -13,6 +13,7 @@ keeps a commit in the tens of microseconds at benchmark rates.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import struct
@@ -24,6 +25,7 @@ import lmdb
 import msgpack
 
 ACK_TIMES_KEPT = 100_000
+LID_SERVER = "@lid"
 _SEQ = struct.Struct(">Q")   # big-endian: keys sort in arrival order
 
 
@@ -66,6 +68,8 @@ class SimState:
         # message id -> when the account acknowledged it (the benchmark's session share);
         # in memory, the most recent ACK_TIMES_KEPT only
         self.ack_times: OrderedDict[str, float] = OrderedDict()
+        self.media_blobs: dict[str, bytes] = {}             # sha256 hex -> file sent this run
+        self.revealed: set[str] = set()                      # customers whose LID maps to a phone
         self._seq = 0
         self._env = None
         if state_dir:
@@ -73,7 +77,8 @@ class SimState:
             self._env = lmdb.open(state_dir, map_size=1 << 30, max_dbs=8,
                                   sync=False, metasync=False)
             self._db = {name: self._env.open_db(name.encode())
-                        for name in ("accounts", "pending", "inbox", "idem", "meta")}
+                        for name in ("accounts", "pending", "inbox", "idem", "meta", "media",
+                                     "lids")}
             self._load()
 
     # -- accounts and pairing ---------------------------------------------
@@ -118,11 +123,17 @@ class SimState:
 
     # -- customer -> account ----------------------------------------------
 
-    def customer_send(self, sender: str, to: str, text: str) -> dict:
-        """Hold a message for account `to` until it acknowledges it."""
+    def customer_send(self, sender: str, to: str, text: str, ts: float | None = None,
+                      **extra) -> dict:
+        """Hold a message for account `to` until it acknowledges it.
+
+        `ts`: when it was written (default now). `extra`: what else the inbound push
+        carries (kind, media, location, contact, from_me, from_lid: transports/sim/messaging.py).
+        """
         acc = self.account(to, create=True)
         self._seq += 1
-        record = {"message_id": new_message_id(), "from": sender, "text": text, "ts": time.time()}
+        record = {"message_id": new_message_id(), "from": sender, "text": text,
+                  "ts": time.time() if ts is None else ts, **extra}
         acc.pending[record["message_id"]] = (self._seq, record)
         self.counts["inbound"] += 1
         if self._env:
@@ -148,6 +159,46 @@ class SimState:
     def pending(self, phone: str) -> list[dict]:
         acc = self.accounts.get(phone)
         return [record for _, record in acc.pending.values()] if acc else []
+
+    # -- media and LIDs -----------------------------------------------------
+
+    def put_media(self, data: bytes) -> str:
+        """Keep a sent file; its id is its sha256 (hex)."""
+        media_id = hashlib.sha256(data).hexdigest()
+        if media_id not in self.media_blobs:
+            self.media_blobs[media_id] = data
+            if self._env:
+                with self._env.begin(write=True) as txn:
+                    txn.put(media_id.encode(), data, db=self._db["media"])
+        return media_id
+
+    def media(self, media_id: str) -> bytes | None:
+        """A kept file (read from disk after a restart: files are not loaded at start)."""
+        data = self.media_blobs.get(media_id)
+        if data is None and self._env:
+            with self._env.begin() as txn:
+                stored = txn.get(media_id.encode(), db=self._db["media"])
+            data = bytes(stored) if stored is not None else None
+        return data
+
+    @staticmethod
+    def lid_of(phone: str) -> str:
+        """The customer's LID: a stable 15-digit number derived from the phone."""
+        digits = int(hashlib.sha256(phone.encode()).hexdigest(), 16) % 10 ** 14
+        return f"1{digits:014d}{LID_SERVER}"
+
+    def reveal(self, phone: str) -> str:
+        """From now on the phone behind this customer's LID is known; returns the LID."""
+        if phone not in self.revealed:
+            self.revealed.add(phone)
+            if self._env:
+                with self._env.begin(write=True) as txn:
+                    txn.put(phone.encode(), b"1", db=self._db["lids"])
+        return self.lid_of(phone)
+
+    def phone_for_lid(self, lid: str) -> str:
+        """The phone behind a LID once revealed, else ''."""
+        return next((p for p in self.revealed if self.lid_of(p) == lid), "")
 
     # -- account -> customer ----------------------------------------------
 
@@ -200,6 +251,8 @@ class SimState:
             for key, value in txn.cursor(db=self._db["inbox"]):
                 customer, _ = _split(key)
                 self.inboxes.setdefault(customer, []).append(msgpack.unpackb(value))
+            for key, _ in txn.cursor(db=self._db["lids"]):
+                self.revealed.add(key.decode())
             for key, value in txn.cursor(db=self._db["idem"]):
                 phone, tail = _split(key)
                 self.sent_by_key[(phone, tail.decode())] = value.decode()

@@ -26,9 +26,10 @@ from collections import deque
 from typing import Any
 
 from transports.base import TransportError
-from transports.events import (Banned, ConnectFailed, Connected, Disconnected, Event, Inbound,
-                               LoggedOut, PairingCode, Paired, QRCode, Receipt, Replaced)
-from transports.sim import protocol as p
+from transports.events import (Banned, ConnectFailed, Connected, Disconnected, Event, LoggedOut,
+                               PairingCode, Paired, QRCode, Receipt, Replaced)
+from transports.sim import control, protocol as p
+from transports.sim.inbound import event_from_push, fetch_media
 
 
 class _RemoteError(Exception):
@@ -165,8 +166,10 @@ class _Link:
         kind, emit = frame["event"], self.owner._emit
         if self.retired or self.ended:
             return
-        if kind == "inbound":
-            emit(Inbound(frame["message_id"], frame["from"], frame["text"], frame["ts"]))
+        if kind in ("inbound", "offline_sync_started", "offline_sync_completed", "lid_resolved"):
+            owner = self.owner
+            emit(event_from_push(frame, lambda media_id: fetch_media(owner.host, owner.port,
+                                                                     media_id)))
         elif kind == "receipt":
             emit(Receipt(tuple(frame["ids"]), frame.get("kind", "delivered"),
                          frame.get("sender", "")))
@@ -327,6 +330,14 @@ class SimTransport:
     def connected(self) -> bool:
         link = self._link
         return bool(link and link.connected and link.alive)
+
+    def phone_for_lid(self, lid: str) -> str:
+        """The phone behind a LID if the sim has revealed it, else ''. Raises TransportError."""
+        try:
+            with control.ControlClient(self.host, self.port, self.connect_timeout) as client:
+                return client.call("lid_lookup", lid=lid)["phone"]
+        except control.SimError as exc:
+            raise TransportError(f"lookup of {lid}: {exc}") from exc
 
     def has_token(self) -> bool:
         return self._load_token() is not None
