@@ -5,7 +5,7 @@ import os
 import threading
 import time
 
-from runtime import config as config_mod, procs
+from runtime import config as config_mod, home, procs
 from runtime.daemon import (DaemonError, NotRunning, ROOT_NAME, Where, ask, connect, read_pid_file,
                             remove_pid_file, stale_processes, wait_gone, write_pid_file)
 
@@ -25,6 +25,9 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
     if stale:  # left by a SIGKILLed daemon (its logger may even hold the Admin port)
         procs.kill_all(stale)
     remove_pid_file(where)
+    widened = home.make_private(where.home)  # umask 0o077 for every daemon process, inherited
+    if widened:
+        home.warn(where.home, widened)
     if system.port_listening(where.port):
         raise DaemonError(f"port {where.port} is already in use by another program "
                           f"(or another home's daemon); choose another with --port")
