@@ -78,22 +78,25 @@ def warning(home: str, widened: list[Widened], shown: int = 3) -> str:
 
 
 def warn(home: str, widened: list[Widened]) -> None:
-    """Say what make_private fixed: a line on stderr (the user running `daemon start`)
-    and a warning in whitecaves.log. Called before the daemon's logger runs, when
-    nothing else writes that file, so one appended line is safe."""
+    """Say what make_private fixed (stderr and whitecaves.log)."""
+    tell(home, "home_made_private", warning(home, widened), paths=len(widened))
+
+
+def tell(home: str, event: str, line: str, **fields) -> None:
+    """A warning for the user running `daemon start`: one line on stderr and one in
+    whitecaves.log. Only before the daemon's logger runs (nothing else writes that
+    file then, so one appended line is safe)."""
     import json
     import sys
     import time
 
     from runtime import logs
 
-    line = warning(home, widened)
     print(f"warning: {line}", file=sys.stderr, flush=True)
     os.makedirs(logs.log_dir(home), exist_ok=True)
     with open(logs.log_file(home), "a", encoding="utf-8") as f:
         f.write(json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "level": "warning",
-                            "event": "home_made_private", "detail": line, "paths": len(widened),
-                            "pid": os.getpid()}) + "\n")
+                            "event": event, "detail": line, **fields, "pid": os.getpid()}) + "\n")
 
 
 def _walk(home: str):
