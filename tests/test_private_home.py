@@ -71,7 +71,8 @@ def test_another_user_cannot_list_the_home_nor_read_store_logs_or_key(peer, shar
     assert d.cli("masters", check=False).returncode == 3  # not running yet
     assert os.path.isdir(home)
     fd = os.open(os.path.join(home, "config.toml"), os.O_WRONLY | os.O_CREAT, 0o600)
-    os.write(fd, (FAST_CONFIG + "[sim]\nkeepalive_s = 0.5\n").encode())
+    # small logs: the rotated backups must be private too
+    os.write(fd, (FAST_CONFIG + "[sim]\nkeepalive_s = 0.5\n[logging]\nmax_bytes = 1000\nbackups = 2\n").encode())
     os.close(fd)
     started = d.start()
     assert "warning" not in started.stderr  # a home whitecaves made needs no fixing
@@ -86,6 +87,7 @@ def test_another_user_cannot_list_the_home_nor_read_store_logs_or_key(peer, shar
             c.sendall(b"5>hello")
             c.recv(100)
         poll("thespian's log", lambda: os.path.exists(os.path.join(home, "logs", "thespian.log")))
+        poll("a rotated log", lambda: os.path.exists(os.path.join(home, "logs", "whitecaves.log.1")))
     finally:
         sim.close()
 
@@ -93,7 +95,7 @@ def test_another_user_cannot_list_the_home_nor_read_store_logs_or_key(peer, shar
     wide = {p: f"{m:04o}" for p, m in seen.items() if m & 0o077}
     assert not wide, wide
     for must in ("store/data.mdb", "store/lock.mdb", "logs/whitecaves.log", "logs/thespian.log",
-                 "run/wire.key", "run/daemon.json"):
+                 "logs/whitecaves.log.1", "run/wire.key", "run/daemon.json"):
         assert must in seen, sorted(seen)
 
     r = as_peer(peer, "ls", home)
@@ -130,3 +132,18 @@ def test_a_wider_home_is_fixed_at_start_with_a_warning(shared_parent):
     again = d.start()  # now private: nothing to say
     assert "warning" not in again.stderr
     d.stop()
+
+
+def test_a_qr_code_saved_by_the_cli_is_private(tmp_path):
+    """`link` saves the QR as <home>/run/qr-<phone>.png from the CLI process, whose umask the
+    home set (sim pairing shows no QR, so the CLI's own code path is run directly)."""
+    import sys
+    home = tmp_path / "home"
+    code = ("import sys; from runtime.home import create; from runtime.qr import save_png; "
+            "h = create(sys.argv[1]); print(save_png('2@pairing-data', h + '/run/qr-+971505760056.png'))")
+    from conftest import ROOT
+    out = subprocess.run([sys.executable, "-c", code, str(home)], cwd=ROOT, capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(home / "run").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(home).st_mode) == 0o700
