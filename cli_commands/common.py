@@ -10,6 +10,7 @@ import click
 
 from runtime.config import ConfigError
 from daemon.client import DEFAULT_PORT, DaemonError, Where
+from runtime.home import create as create_home
 from runtime.phone import BadPhone, normalize
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_RUNNING = 0, 1, 2, 3
@@ -30,7 +31,7 @@ def where_options(fn):
     @functools.wraps(fn)
     def wrapper(*args, home, port, **kwargs):
         try:
-            os.makedirs(home, exist_ok=True)
+            create_home(home)  # 0700, and umask 0o077 for all this command creates (runtime/home.py)
         except OSError as e:
             click.echo(f"error: cannot use {home} as the home: {e.strerror}", err=True)
             sys.exit(EXIT_ERROR)

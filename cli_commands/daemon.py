@@ -21,7 +21,8 @@ def daemon():
               help="neonize = real WhatsApp; sim = the simulated network (tests, demo).")
 @click.option("--foreground", is_flag=True, help="Stay attached and show the logs; Ctrl+C stops.")
 @click.option("--bind", default=None, show_default="[daemon] bind of config.toml, else 127.0.0.1",
-              help="Address every daemon socket listens on. Anything but loopback lets others run code in it.")
+              help="Address every daemon socket listens on. Beyond loopback, other hosts can reach the ports "
+                   "(only frames signed with the home's key are accepted); a warning says so.")
 @where_options
 @handle_errors
 def start(where, transport, foreground, bind):

@@ -22,6 +22,7 @@ from daemon import demo as scenario
 from daemon import lifecycle
 from runtime import procs
 from daemon.client import DaemonError, Where, read_pid_file, request
+from runtime.home import create as create_home
 from runtime.ports import NoFreePort, free_port
 
 DEMO_CONFIG = """\
@@ -116,7 +117,7 @@ def demo(n_masters, n_customers, duration, fault_after, as_json, home, port):
         raise click.BadParameter("must be less than --duration", param_hint="--fault-after")
     temporary = home is None
     home = os.path.abspath(home or tempfile.mkdtemp(prefix="whitecaves-demo-"))
-    os.makedirs(home, exist_ok=True)
+    create_home(home)  # private, before config.toml is written in it
     config_path = os.path.join(home, "config.toml")
     if not os.path.exists(config_path):
         with open(config_path, "w") as f:

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from runtime import procs
+from runtime import procs, wire
 
 DEFAULT_PORT = 19500
 ROOT_NAME = "root"
@@ -90,6 +90,10 @@ def connect(where: Where, timeout: float = 5.0):
     if not info or info.get("port") != where.port or not procs.is_marked(info.get("pid"), where.home):
         raise NotRunning(where.home, where.port)
     bind = info.get("bind") or where.bind or "127.0.0.1"
+    try:  # every frame is signed with the home's key (runtime/wire.py): without it the daemon drops ours
+        wire.install(wire.load_key(where.home))
+    except wire.WireKeyError as e:
+        raise DaemonError(str(e)) from None
     # thespian's own notes from this client go to the home too, not the host-wide temp file
     os.environ.setdefault("THESPLOG_FILE", os.path.join(where.home, "logs", "thespian.log"))
     outcome: list = []

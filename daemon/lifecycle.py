@@ -5,7 +5,7 @@ import os
 import threading
 import time
 
-from runtime import config as config_mod, procs
+from runtime import bind, config as config_mod, home, procs
 from daemon.client import (DaemonError, NotRunning, ROOT_NAME, Where, ask, connect, read_pid_file,
                             remove_pid_file, stale_processes, wait_gone, write_pid_file)
 
@@ -21,11 +21,23 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
 
     cfg = config_mod.load(where.home)  # a bad config.toml stops us here, before anything runs
     where.bind = where.bind or cfg.daemon.bind
+    try:  # every frame is authenticated (runtime/wire.py): a wider bind is allowed, and said below
+        exposure = bind.check(where.bind)
+    except bind.BindError as e:
+        raise DaemonError(str(e)) from None
+    if exposure and transport == "sim":  # transports/sim/server.py: unauthenticated, loopback only
+        raise DaemonError(f"--bind {where.bind}: the simulated network listens on loopback only; "
+                          f"bind 127.0.0.1, or use --transport neonize")
     _refuse_if_running(where)
     stale = stale_processes(where)
     if stale:  # left by a SIGKILLed daemon (its logger may even hold the Admin port)
         procs.kill_all(stale)
     remove_pid_file(where)
+    widened = home.make_private(where.home)  # umask 0o077 for every daemon process, inherited
+    if widened:
+        home.warn(where.home, widened)
+    if exposure:
+        home.tell(where.home, "bind_not_loopback", exposure, bind=where.bind)
     if system.port_listening(where.port):
         raise DaemonError(f"port {where.port} is already in use by another program "
                           f"(or another home's daemon); choose another with --port")

@@ -13,7 +13,7 @@ import os
 import socket
 import sys
 
-from runtime import procs
+from runtime import procs, wire
 
 SYSTEM_BASE = "multiprocTCPBase"
 _bind_addr: str | None = None
@@ -63,6 +63,7 @@ def start(home: str, port: int, bind: str = "127.0.0.1", log_defs: dict | None =
 
     bind_to(bind)
     hooks.on_child_init(_name_process)  # inherited by every actor process forked from here
+    wire.install(wire.load_or_create_key(home))  # before the fork: the Admin and every actor inherit it
     with procs.marked(home), _detached(output):
         return ActorSystem(SYSTEM_BASE, capabilities(port), logDefs=log_defs,
                            transientUnique=True)

@@ -108,7 +108,8 @@ class Store:
         self.path = os.path.join(home, "store")
         os.makedirs(self.path, exist_ok=True)
         self.env = lmdb.open(self.path, map_size=INITIAL_MAP_SIZE, max_dbs=len(DATABASES) + 2,
-                             subdir=True, readonly=False, max_readers=256, lock=True)
+                             subdir=True, readonly=False, max_readers=256, lock=True,
+                             mode=0o600)  # data.mdb, lock.mdb: customers' messages
         self._grow_to_file_size()
         self.dbs = {name: self.env.open_db(name.encode()) for name in DATABASES}
         self._aside: list[tuple[str, bytes, bytes, str]] = []

@@ -23,7 +23,7 @@ from runtime.ports import free_port  # noqa: E402  (tests import free_port from 
 def home(tmp_path):
     """A fresh daemon home; every process marked with it is killed afterwards."""
     path = tmp_path / "home"
-    path.mkdir()
+    path.mkdir(mode=0o700)   # as whitecaves makes a home (runtime/home.py)
     yield str(path)
     leftovers = procs.processes_of(str(path))
     procs.kill_all(leftovers)

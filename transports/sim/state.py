@@ -75,7 +75,7 @@ class SimState:
         if state_dir:
             os.makedirs(state_dir, exist_ok=True)
             self._env = lmdb.open(state_dir, map_size=1 << 30, max_dbs=8,
-                                  sync=False, metasync=False)
+                                  sync=False, metasync=False, mode=0o600)
             self._db = {name: self._env.open_db(name.encode())
                         for name in ("accounts", "pending", "inbox", "idem", "meta", "media",
                                      "lids")}
