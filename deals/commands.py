@@ -49,10 +49,11 @@ def _read(gw, fn):
         raise refused(e) from None
 
 
-def outcome_json(outcome: book.Outcome) -> dict:
+def outcome_json(gw, outcome: book.Outcome) -> dict:
     """A stage change's answer: the deal, whether anything changed, the commission line it wrote or found."""
     return {"deal": book.deal_json(outcome.deal), "changed": outcome.changed,
-            "line": entry_json(outcome.line) if outcome.line else None}
+            "line": entry_json(outcome.line) if outcome.line else None,
+            "currency": commission_settings(gw.cfg).currency}
 
 
 def _id(value) -> str:
@@ -83,27 +84,27 @@ def deal_new(gw, agent: str, customer: str, property: str, property_type: str, t
 def deal_stage(gw, deal_id: str, stage: str, reason: str = ""):
     """Move a deal to a stage (closed and cancelled go through the ledger)"""
     vat = commission_settings(gw.cfg).vat_pct
-    return outcome_json(_write(gw, lambda txn: book.set_stage(txn, _id(deal_id), stage, by=BY, reason=reason,
-                                                              vat_pct=vat)))
+    outcome = _write(gw, lambda txn: book.set_stage(txn, _id(deal_id), stage, by=BY, reason=reason, vat_pct=vat))
+    return outcome_json(gw, outcome)
 
 
 @command("deal.close")
 def deal_close(gw, deal_id: str):
     """Close a deal and write its one earned commission line; closing again changes nothing"""
     vat = commission_settings(gw.cfg).vat_pct
-    return outcome_json(_write(gw, lambda txn: book.close(txn, _id(deal_id), by=BY, vat_pct=vat)))
+    return outcome_json(gw, _write(gw, lambda txn: book.close(txn, _id(deal_id), by=BY, vat_pct=vat)))
 
 
 @command("deal.cancel")
 def deal_cancel(gw, deal_id: str, reason: str):
     """Cancel a deal; a closed one's commission is clawed back"""
-    return outcome_json(_write(gw, lambda txn: book.cancel(txn, _id(deal_id), reason, by=BY)))
+    return outcome_json(gw, _write(gw, lambda txn: book.cancel(txn, _id(deal_id), reason, by=BY)))
 
 
 @command("deal.reopen")
 def deal_reopen(gw, deal_id: str, reason: str = ""):
     """Reopen a closed or cancelled deal at approval; a closed one's commission is clawed back"""
-    return outcome_json(_write(gw, lambda txn: book.reopen(txn, _id(deal_id), by=BY, reason=reason)))
+    return outcome_json(gw, _write(gw, lambda txn: book.reopen(txn, _id(deal_id), by=BY, reason=reason)))
 
 
 @command("deal.list")

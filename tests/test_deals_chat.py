@@ -135,3 +135,12 @@ def test_a_nested_transaction_drops_its_writes_when_it_raises_and_keeps_them_whe
         from storage import agents
         assert agents.get(txn, "+971500000004") is None and agents.get(txn, "+971500000005").name == "Kept"
         assert [e.kind for e in events.recent(txn, limit=5)] == ["inbound"]
+
+
+def test_the_commission_section_reaches_the_commands_as_decimal_settings():
+    from decimal import Decimal
+
+    from deals.commands import commission_settings
+    s = commission_settings(Config(commission=Commission(vat_pct=5.5, currency="USD")))
+    assert (s.vat_pct, s.currency) == (Decimal("5.5"), "USD")
+    assert commission_settings(None).vat_pct == Decimal("5")
