@@ -144,3 +144,23 @@ def test_the_commission_section_reaches_the_commands_as_decimal_settings():
     s = commission_settings(Config(commission=Commission(vat_pct=5.5, currency="USD")))
     assert (s.vat_pct, s.currency) == (Decimal("5.5"), "USD")
     assert commission_settings(None).vat_pct == Decimal("5")
+
+
+def test_a_last_parameter_named_text_takes_the_rest_of_the_message_as_typed(store):
+    from chat.dispatch import chat_arguments
+
+    def reject(call, ref: str, text: str): ...
+    def calc(call, text: str = ""): ...
+    cmd = registry.command("x", runs_in="session", chat="x")
+    r, c = cmd(reject).command, cmd(calc).command
+    assert chat_arguments(r, [], '  C-1   price was  wrong, "redo" ') == \
+        {"ref": "C-1", "text": 'price was  wrong, "redo"'}
+    with pytest.raises(registry.UsageError):
+        chat_arguments(r, [], "C-1")
+    assert chat_arguments(c, [], 'a="b c"') == {"text": 'a="b c"'} and chat_arguments(c, [], "") == {}
+    # what respond gives it: the text after the command word, spacing and quotes kept
+    assert say(store, ADMIN, '!reject   C-000009  "not ours",  sorry') == "Not done: no commission line 'C-000009'"
+    say(store, AGENT, NEW.replace("2,000,000", "5000000"))
+    say(store, AGENT, "!close-deal D-000001")
+    assert say(store, ADMIN, '!reject c-000001  "not ours",  sorry') == \
+        'Rejected C-000001 (deal D-000001, +971500000002): "not ours",  sorry.'
