@@ -77,6 +77,8 @@ def stage(where, deal_id, stage, reason):
     \b
     Example: whitecaves deal stage D-000001 offer
     """
+    if stage == "cancelled" and not reason.strip():
+        raise click.UsageError("cancelling a deal needs --reason TEXT")
     click.echo(outcome_text(request(where, "deal.stage", deal_id=deal_id, stage=stage, reason=reason)))
 
 

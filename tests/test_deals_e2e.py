@@ -122,6 +122,7 @@ def test_the_whole_commission_flow_from_the_cli(agency, tmp_path):
 
     # A closed, paid deal cancelled: its commission is clawed back.
     assert "--reason" in refused(d, "deal", "cancel", one)
+    assert "needs --reason" in refused(d, "deal", "stage", one, "cancelled")
     cancelled = d.cli("deal", "cancel", one, "--reason", "buyer pulled out").stdout
     assert "D-000001 is now cancelled: commission clawed back, line C-000004 -40000.00 AED" in cancelled
     earnings = d.json("commission", "earnings", AGENT)
