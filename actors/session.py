@@ -171,7 +171,7 @@ class MasterSession(SupervisedActor):
     def _inbound(self, batch: list[ev.Inbound]) -> None:
         """Handle the inbound messages of one poll in ONE write transaction (under load that is
         one commit for many messages, not one each), then ack them, then tell the others."""
-        handled = self.store.write(lambda txn: handle_inbound(txn, self.phone, batch, self.cfg.chat))
+        handled = self.store.write(lambda txn: handle_inbound(txn, self.phone, batch, self.cfg.chat, self.cfg))
         for event in batch:
             self.transport.ack(event.message_id)  # only now may the network forget it
         if len(handled) < len(batch):

@@ -43,6 +43,8 @@ class ChatCall:
     master: str
     is_admin: bool
     args: list[str] = field(default_factory=list)
+    text: str = ""          # the message after the command word, as typed (quotes and all)
+    config: object = None   # the daemon's runtime.config.Config (None: the defaults apply)
 
 
 def split(text: str, size: int = MAX_REPLY) -> list[str]:
@@ -64,14 +66,30 @@ def split(text: str, size: int = MAX_REPLY) -> list[str]:
     return [p.rstrip("\n") for p in parts]
 
 
-def chat_arguments(cmd: Command, words: list[str]) -> dict:
+def chat_arguments(cmd: Command, words: list[str], text: str = "") -> dict:
     """The words after the command, in order, as the function's keyword arguments.
 
     A parameter annotated `Phone` (or `Phone | None`) is normalised to E.164;
-    a parameter named `words` takes all the words as they are."""
+    a parameter named `words` takes all the words as they are; a last
+    parameter named `text` takes the rest of the message `text` (what follows
+    the command word) after the words the parameters before it took, as typed:
+    `!reject C-1 not our listing`, or key=value words a command parses itself."""
     params = cmd.params
     if [p.name for p in params] == ["words"]:
         return {"words": list(words)}
+    if params and params[-1].name == "text":
+        head = params[:-1]
+        parts = text.strip().split(None, len(head))
+        args = _in_order(head, parts[:len(head)])
+        if len(parts) > len(head):
+            args["text"] = parts[len(head)]
+        elif params[-1].default is inspect.Parameter.empty:
+            raise UsageError()
+        return args
+    return _in_order(params, words)
+
+
+def _in_order(params: list[inspect.Parameter], words: list[str]) -> dict:
     if len(words) > len(params):
         raise UsageError()
     args = {}
@@ -89,14 +107,16 @@ def chat_arguments(cmd: Command, words: list[str]) -> dict:
 
 
 def respond(txn, master: str, sender: str, text: str, is_admin: bool,
-            forwards: list | None = None) -> list[str] | None:
+            forwards: list | None = None, config=None) -> list[str] | None:
     """The replies to an inbound text, or None when it is not a command.
 
     Commands to run elsewhere are appended to `forwards` (sent by the session
-    once the inbound message is committed)."""
+    once the inbound message is committed). `config` (runtime.config.Config)
+    is handed to commands that run in the session."""
     words = text.strip().split()
     if not words or not words[0].startswith("!"):
         return None
+    rest = text.strip()[len(words[0]):].strip()
     word = words[0][1:].lower()
     cmd = registry.by_chat_word(word)
     if cmd is None:
@@ -108,9 +128,9 @@ def respond(txn, master: str, sender: str, text: str, is_admin: bool,
         return [DENIED]
     try:
         if cmd.runs_in == "session":
-            return split(cmd.fn(ChatCall(sender, txn, master, is_admin, words[1:]),
-                                **chat_arguments(cmd, words[1:])))
-        args = chat_arguments(cmd, words[1:])
+            return split(cmd.fn(ChatCall(sender, txn, master, is_admin, words[1:], rest, config),
+                                **chat_arguments(cmd, words[1:], rest)))
+        args = chat_arguments(cmd, words[1:], rest)
         if cmd.check is not None:
             cmd.check(txn, **args)
     except UsageError as e:

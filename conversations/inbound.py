@@ -23,13 +23,14 @@ class Handled:
     forwards: list[Forward] = field(default_factory=list)    # commands for the gateway to run
 
 
-def handle_inbound(txn, master: str, batch: list[ev.Inbound], chat_config) -> list[Handled]:
+def handle_inbound(txn, master: str, batch: list[ev.Inbound], chat_config, config=None) -> list[Handled]:
     """Store each new message of `batch` in its conversation and queue its replies.
 
     A message id already seen by this master is a redelivery: skipped.
     Replies: a chat command's answer, or (for a plain message) the configured
     welcome / after-hours note; each reply's outbox key is derived from the
     message id, so handling the same message twice cannot queue it twice.
+    `config` (the daemon's Config) is what chat commands run here may read.
     """
     handled = []
     for event in batch:
@@ -40,7 +41,8 @@ def handle_inbound(txn, master: str, batch: list[ev.Inbound], chat_config) -> li
             ts=event.timestamp, message_id=event.message_id))
         metrics.incr(txn, f"messages_in:{master}")
         forwards: list[Forward] = []
-        replies = respond(txn, master, event.sender, event.text, admins.is_admin(txn, event.sender), forwards)
+        replies = respond(txn, master, event.sender, event.text, admins.is_admin(txn, event.sender), forwards,
+                          config)
         if replies is None:
             replies = auto_replies(txn, conv, chat_config, event.timestamp)
         for i, reply in enumerate(replies):

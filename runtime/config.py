@@ -130,6 +130,12 @@ class Neonize:
 
 
 @dataclass(frozen=True)
+class Commission:
+    vat_pct: float = 5.0           # percent, on the rounded commission (deals/commission.py)
+    currency: str = "AED"          # ISO 4217, shown with every amount
+
+
+@dataclass(frozen=True)
 class Config:
     daemon: Daemon = field(default_factory=Daemon)
     health: Health = field(default_factory=Health)
@@ -145,6 +151,7 @@ class Config:
     chat: Chat = field(default_factory=Chat)
     logging: Logging = field(default_factory=Logging)
     neonize: Neonize = field(default_factory=Neonize)
+    commission: Commission = field(default_factory=Commission)
 
 
 def path(home: str) -> str:

@@ -107,6 +107,15 @@ def dsn(v) -> str | None:
     return None if ok else "empty (sqlite files) or a Postgres DSN postgres://..."
 
 
+def percent(v) -> str | None:
+    return None if math.isfinite(v) and 0 <= v <= 100 else "a percentage from 0 to 100"
+
+
+def currency(v) -> str | None:
+    ok = len(v) == 3 and v.isascii() and v.isalpha() and v.isupper()
+    return None if ok else 'a 3-letter ISO 4217 code, e.g. "AED"'
+
+
 def anything(v) -> None:
     return None
 
@@ -167,6 +176,8 @@ RULES: dict[tuple[str, str], Check] = {
     ("logging", "max_bytes"): count(1, 1 << 40),
     ("logging", "backups"): count(0, 1000),
     ("neonize", "database"): dsn,
+    ("commission", "vat_pct"): percent,
+    ("commission", "currency"): currency,
 }
 
 # (section, first key, second key, what must hold): first must be below (or at most) second.

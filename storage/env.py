@@ -82,6 +82,20 @@ class Txn:
                 if value is not None:
                     yield key, value
 
+    def nested(self, fn: Callable[["Txn"], T]) -> T:
+        """Run fn in a write transaction nested in this one: its writes join this
+        transaction if fn returns, and are dropped if it raises. A chat command run
+        inside the inbound transaction uses it, so a refusal half-way changes nothing
+        while the inbound message itself still commits."""
+        child = self.store.env.begin(write=True, parent=self.raw)
+        try:
+            result = fn(Txn(self.store, child, write=True))
+        except BaseException:
+            child.abort()
+            raise
+        child.commit()
+        return result
+
     def count(self, db: str) -> int:
         return self.raw.stat(self.store.dbs[db])["entries"]
 

@@ -47,6 +47,12 @@ BAD = [
     ("[outbox]\nretry_min_s = 500.0\n", "outbox.retry_min_s", "at most retry_max_s"),
     ("[neonize]\ndatabase = 'mysql://x'\n", "neonize.database", "Postgres"),
     ("[health]\nheartbeat_s = " + "9" * 400 + "\n", "health.heartbeat_s", "must be float"),
+    ("[commission]\nvat_pct = -1\n", "commission.vat_pct", "percentage from 0 to 100"),
+    ("[commission]\nvat_pct = 101\n", "commission.vat_pct", "percentage from 0 to 100"),
+    ("[commission]\nvat_pct = nan\n", "commission.vat_pct", "percentage from 0 to 100"),
+    ("[commission]\nvat_pct = '5'\n", "commission.vat_pct", "must be float"),
+    ("[commission]\ncurrency = 'aed'\n", "commission.currency", "3-letter ISO 4217"),
+    ("[commission]\ncurrency = 'DIRHAM'\n", "commission.currency", "3-letter ISO 4217"),
 ]
 
 
@@ -69,6 +75,8 @@ def test_a_value_with_a_bad_meaning_is_refused_naming_key_value_and_allowed(tmp_
     "[limits]\ncampaign_hours = '00:00-23:59'\ntimezone = 'UTC'\ngap_min_s = 0\ngap_max_s = 0\n",
     "[daemon]\nbind = '::1'\n[metrics]\nport = 65535\n",
     "[logging]\nlevel = 'debug'\n",
+    "[commission]\nvat_pct = 0\ncurrency = 'USD'\n",
+    "[commission]\nvat_pct = 5.5\n",
 ])
 def test_good_values_load(tmp_path, text):
     _write(tmp_path, text)
