@@ -24,6 +24,7 @@ COMMANDS = {
     "admin": "admins",
     "logs": "logs",
     "demo": "demo",
+    "store": "store",
 }
 
 

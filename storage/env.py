@@ -8,14 +8,16 @@ inherit the handle), so supervisors open, read and close.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import lmdb
 import structlog
 
-from storage import codec
+from storage import codec, counters
 
 log = structlog.get_logger("storage")
 T = TypeVar("T")
@@ -33,6 +35,26 @@ class CorruptRecord(Exception):
     def __init__(self, db: str, key: bytes, reason: str):
         super().__init__(f"corrupt record in {db!r} at key {key!r}: {reason}")
         self.db, self.key, self.reason = db, key, reason
+
+
+@dataclass
+class Quarantined:
+    """A record set aside, in the `quarantine` database at "DB\\0KEY" (storage/quarantine.py)."""
+    db: str
+    key: bytes
+    raw: bytes
+    reason: str
+    ts: float = field(default_factory=time.time)
+    alerted: bool = False
+
+
+def quarantine_key(db: str, key: bytes) -> bytes:
+    return db.encode() + b"\0" + key
+
+
+def quarantine_put(txn: "Txn", db: str, key: bytes, raw: bytes, reason: str) -> None:
+    txn.raw.put(quarantine_key(db, key), codec.encode(Quarantined(db, key, raw, reason)),
+                db=txn.store.dbs["quarantine"])
 
 
 class Txn:
@@ -86,9 +108,18 @@ class Txn:
         return self.raw.stat(self.store.dbs[db])["entries"]
 
     def next_seq(self, name: str = "seq") -> int:
-        """A sequence number unique across processes (LMDB has one writer at a time)."""
+        """A sequence number unique across processes (LMDB has one writer at a time).
+
+        A counter that is not 8 bytes (truncated, overwritten) is set aside and
+        repaired past every number in use (storage/counters.py), never raised
+        on every write: a session would crash-loop on it."""
         key = b"seq:" + name.encode()
         raw = self.raw.get(key, db=self.store.dbs["meta"])
+        if raw is not None and len(raw) != 8:
+            value, reason = counters.repair(self, name, bytes(raw))
+            quarantine_put(self, "meta", key, bytes(raw), reason)
+            self.store.report("meta", key, reason)
+            raw = codec.u64(value)
         n = (codec.from_u64(raw) if raw else 0) + 1
         self.raw.put(key, codec.u64(n), db=self.store.dbs["meta"])
         return n
@@ -162,21 +193,27 @@ class Store:
         return result
 
     def set_aside(self, db: str, key: bytes, raw: bytes, reason: str) -> None:
-        log.error("corrupt_record", db=db, key=key.hex(), reason=reason)
+        self.report(db, key, reason)
         self._aside.append((db, key, raw, reason))
 
+    def report(self, db: str, key: bytes, reason: str) -> None:
+        """A record that does not fit its type: logged here, alerted by the HA monitor."""
+        log.error("corrupt_record", db=db, key=key.hex(), reason=reason)
+
     def _flush_aside(self) -> None:
-        """Move records that did not decode into `quarantine` (outside the failed txn)."""
+        """Move records that did not decode into `quarantine` (outside the failed txn).
+
+        A key rewritten meanwhile (the transaction that found the bad record
+        replaced it) keeps its new value: only the bad bytes leave."""
         if not self._aside:
             return
         pending, self._aside = self._aside, []
 
         def move(txn: Txn) -> None:
             for db, key, raw, reason in pending:
-                qkey = db.encode() + b"\0" + key
-                txn.raw.put(qkey, codec.encode({"db": db, "key": key, "raw": raw, "reason": reason}),
-                            db=self.dbs["quarantine"])
-                txn.raw.delete(key, db=self.dbs[db])
+                quarantine_put(txn, db, key, raw, reason)
+                if txn.raw.get(key, db=self.dbs[db]) == raw:
+                    txn.raw.delete(key, db=self.dbs[db])
         self.write(move)
 
     def _grow(self) -> None:
