@@ -134,12 +134,22 @@ class AdminGateway(SupervisedActor):
         ref = new_ref()
         return Pending(ref, target, make_msg(ref), then, timeout)
 
-    def ask_balancer(self, command: str, then=None, **args) -> Pending:
-        """Run the balancer command `command` with `args`; `then(data)` shapes its answer."""
+    def ask_balancer(self, command: str, then=None, on_silence=None, **args) -> Pending:
+        """Run the balancer command `command` with `args`; `then(data)` shapes its answer.
+
+        `on_silence(why)`, when given, answers instead of an error when the balancer
+        is restarting or does not answer in time (a send that is queued all the same)."""
         def answered(reply):
+            if reply is None and on_silence is not None:
+                return on_silence("the balancer did not answer in time")
             data = _balancer_answer(reply)
             return then(data) if then else data
-        return self.ask_peer("balancer", lambda ref: AdminRequest(command, args, ref=ref), answered)
+        try:
+            return self.ask_peer("balancer", lambda ref: AdminRequest(command, args, ref=ref), answered)
+        except CommandError as e:
+            if on_silence is None:
+                raise
+            return on_silence(str(e))
 
     def poke_balancer(self, reason: str) -> None:
         """Tell the balancer the outbox has new entries."""
