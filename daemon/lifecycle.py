@@ -18,6 +18,7 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
     from daemon.tree import root_args
     from runtime.context import Context
     from supervision.messages import Init, StartFailed, Started
+    from storage import faults as store_faults
 
     cfg = config_mod.load(where.home)  # a bad config.toml stops us here, before anything runs
     where.bind = where.bind or cfg.daemon.bind
@@ -26,6 +27,7 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
     if stale:  # left by a SIGKILLed daemon (its logger may even hold the Admin port)
         procs.kill_all(stale)
     remove_pid_file(where)
+    store_faults.forget_marker(where.home)   # this start accepts the store it finds (storage/faults.py)
     if system.port_listening(where.port):
         raise DaemonError(f"port {where.port} is already in use by another program "
                           f"(or another home's daemon); choose another with --port")

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import lmdb
 import structlog
 
-from storage import codec, counters
+from storage import codec, counters, faults
 
 log = structlog.get_logger("storage")
 T = TypeVar("T")
@@ -143,12 +143,16 @@ class Store:
         self._grow_to_file_size()
         self.dbs = {name: self.env.open_db(name.encode()) for name in DATABASES}
         self._aside: list[tuple[str, bytes, bytes, str]] = []
+        self.home = home
+        self._file_id = faults.file_id(self.path)
         from storage import schema
         try:
             schema.migrate(self)
+            faults.check_marker(home, self._store_id())
         except BaseException:
             self.env.close()
             raise
+        faults.reserve(home)
 
     def close(self) -> None:
         self.env.close()
@@ -180,6 +184,10 @@ class Store:
         user never sees MDB_MAP_FULL. fn must therefore not have side effects
         outside the transaction.
         """
+        if faults.file_id(self.path) != self._file_id:
+            self._fault(faults.StoreReplaced(
+                f"the store {self.path} was deleted or replaced under the running daemon; "
+                f"refusing to write into it (stop the daemon and start it again)"))
         while True:
             try:
                 with self.env.begin(write=True) as raw:
@@ -189,6 +197,12 @@ class Store:
                 self._grow()
             except lmdb.MapResizedError:
                 self.env.set_mapsize(0)
+            except lmdb.Error as e:   # a full disk shows as EIO or ENOSPC at commit
+                if not self._disk_full():
+                    raise
+                self._fault(faults.StoreFull(
+                    f"the disk of {self.path} is full ({self._free_bytes()} bytes free): "
+                    f"nothing of this change was written ({e})"))
         self._flush_aside()
         return result
 
@@ -216,10 +230,33 @@ class Store:
                     txn.raw.delete(key, db=self.dbs[db])
         self.write(move)
 
+    def _fault(self, error: Exception):
+        """Log a store fault where it still gets out, then raise it to the caller."""
+        faults.emergency(self.home, f"store_fault {type(error).__name__}: {error}")
+        log.critical("store_fault", fault=type(error).__name__, error=str(error))
+        raise error
+
+    def _free_bytes(self) -> int:
+        st = os.statvfs(self.path)
+        return st.f_bavail * st.f_frsize
+
+    def _disk_full(self) -> bool:
+        return self._free_bytes() < 4 * (1 << 20)   # less than a few big transactions' room
+
+    def _store_id(self) -> bytes:
+        with self.read() as txn:
+            known = txn.raw.get(faults.STORE_ID_KEY, db=self.dbs["meta"])
+        if known is None:
+            known = faults.new_store_id()
+            with self.env.begin(write=True) as raw:
+                raw.put(faults.STORE_ID_KEY, known, db=self.dbs["meta"])
+        return bytes(known)
+
     def _grow(self) -> None:
         size = self.env.info()["map_size"]
         if size >= MAX_MAP_SIZE:
-            raise lmdb.MapFullError("store reached its maximum size")
+            self._fault(faults.StoreFull(f"the store {self.path} reached its maximum size "
+                                         f"({MAX_MAP_SIZE >> 30} GiB): nothing of this change was written"))
         self.env.set_mapsize(min(size * 2, MAX_MAP_SIZE))
         log.info("store_grown", map_size=size * 2)
 
