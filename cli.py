@@ -25,6 +25,7 @@ COMMANDS = {
     "logs": "logs",
     "demo": "demo",
     "deal": "deals", "agent": "deals", "commission": "commission", "payout": "commission",
+    "store": "store",
 }
 
 

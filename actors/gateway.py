@@ -24,6 +24,7 @@ from commands.registry import CommandError, Poll
 from runtime import config, logs
 from runtime.phone import BadPhone
 from storage import Store, outbox
+from storage.faults import StoreFull
 from supervision import messages as sup
 from supervision.actor import SupervisedActor
 
@@ -82,6 +83,9 @@ class AdminGateway(SupervisedActor):
         except BadPhone as e:
             self._reply(request, reply_to, AdminReply(request.ref, False, error=str(e), code=2))
             return
+        except StoreFull as e:   # nothing was written; the next request may find room again
+            self._reply(request, reply_to, AdminReply(request.ref, False, error=str(e), code=1))
+            return
         except TypeError as e:  # wrong arguments from a caller: a usage error, not a crash
             self._reply(request, reply_to, AdminReply(request.ref, False, error=f"{request.command}: {e}", code=2))
             return
@@ -134,12 +138,22 @@ class AdminGateway(SupervisedActor):
         ref = new_ref()
         return Pending(ref, target, make_msg(ref), then, timeout)
 
-    def ask_balancer(self, command: str, then=None, **args) -> Pending:
-        """Run the balancer command `command` with `args`; `then(data)` shapes its answer."""
+    def ask_balancer(self, command: str, then=None, on_silence=None, **args) -> Pending:
+        """Run the balancer command `command` with `args`; `then(data)` shapes its answer.
+
+        `on_silence(why)`, when given, answers instead of an error when the balancer
+        is restarting or does not answer in time (a send that is queued all the same)."""
         def answered(reply):
+            if reply is None and on_silence is not None:
+                return on_silence("the balancer did not answer in time")
             data = _balancer_answer(reply)
             return then(data) if then else data
-        return self.ask_peer("balancer", lambda ref: AdminRequest(command, args, ref=ref), answered)
+        try:
+            return self.ask_peer("balancer", lambda ref: AdminRequest(command, args, ref=ref), answered)
+        except CommandError as e:
+            if on_silence is None:
+                raise
+            return on_silence(str(e))
 
     def poke_balancer(self, reason: str) -> None:
         """Tell the balancer the outbox has new entries."""

@@ -16,6 +16,7 @@ import time
 import structlog
 
 from health import record
+from health.storage_alerts import any_new_quarantined, quarantine_alerts
 from health.alerts import AlertGate, all_down_alert, make_alert, queue_alerts, transition_alerts
 from health.book import GiveUp, HealthBook, Restart, policy_from, tick_interval
 from actors.messages import (AdminReply, Alert, DeviceStateChanged, HealthChanged, MonitorStatus,
@@ -104,6 +105,10 @@ class HAMonitor(SupervisedActor):
         if mono - self.last_sync >= SYNC_S:
             self.last_sync = mono
             self._sync(now)
+            with self.store.read() as txn:
+                quarantined = any_new_quarantined(txn)
+            if quarantined:
+                self._queued(self.store.write(lambda txn: self._store_alerts(txn, quarantine_alerts(txn, now))))
         dead = self.book.dead_processes(self._alive)
         if dead:
             self._ask_supervisor_about(dead, now)

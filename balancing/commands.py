@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from balancing import failover as fo
+from balancing import idempotent
 from balancing.handover import plan_restore
 from balancing.quality import balance_quality, load_shares
 from commands.registry import CommandError, Phone, UsageError, command
@@ -36,25 +37,35 @@ def _text(body) -> str:
 
 
 def entry_dict(e: outbox.OutboxEntry) -> dict:
-    return {"id": e.id, "to": e.to, "kind": e.kind, "master": e.master, "via": e.via, "state": e.state,
+    return {"id": e.id, "key": e.key, "to": e.to, "kind": e.kind, "master": e.master, "via": e.via, "state": e.state,
             "attempts": e.attempts, "next_ts": e.next_ts, "last_error": e.last_error,
             "created_ts": e.created_ts, "campaign": e.campaign, "text": e.text}
 
 
 @command("send")
-def send(gw, to: Phone, text_, via=None, wait_s=2.0):
-    """Send a message to a customer (through --via, or the master the balancer picks)"""
+def send(gw, to: Phone, text_, via=None, wait_s=2.0, key=None):
+    """Send a message to a customer (through --via, or the master the balancer picks)
+
+    `key` is the request's idempotency key: a retry with the same key is never
+    sent twice, it answers the state of the first (balancing/idempotent.py).
+    """
     to = normalize(to)
     body = _text(text_)
     if via:
         via = _known(gw, via).phone
-    entry, _ = gw.store.write(lambda txn: outbox.enqueue(txn, to, body, kind="manual", via=via))
+    key = idempotent.send_key(key)
+    entry, new = gw.store.write(lambda txn: outbox.enqueue(txn, to, body, kind="manual", via=via, key=key))
+    if not new:
+        return idempotent.known_state(key, entry, to, body)
     gw.poke_balancer("send")
-    entry_id = entry.id if isinstance(entry, outbox.OutboxEntry) else entry["id"]
+    queued = idempotent.queued(entry.id, key)
     if not wait_s:
-        return {"id": entry_id, "state": "queued"}
-    return gw.ask_balancer("send.watch", id=entry_id, key=getattr(entry, "key", ""),
-                           wait_s=min(float(wait_s), 8.0))
+        return queued
+    # The balancer answers once it is sent, or with its state after wait_s; a balancer that
+    # does not answer (hung, restarting) leaves the message queued, and the answer says so.
+    return gw.ask_balancer("send.watch", then=lambda data: {**data, "key": key},
+                           on_silence=lambda why: {**queued, "note": why},
+                           id=entry.id, key=key, wait_s=min(float(wait_s), 8.0))
 
 
 @command("campaign.send")

@@ -9,6 +9,7 @@ import csv
 import hashlib
 import os
 import time
+import uuid
 
 import click
 
@@ -27,26 +28,50 @@ def _ts(ts: float | None) -> str:
 @click.argument("customer", callback=phone_arg)
 @click.argument("text")
 @click.option("--via", callback=phone_arg, default=None, help="Send from this master only.")
+@click.option("--key", default=None, help="Idempotency key: a retry with the same key is never sent twice "
+                                           "(default: a new one, printed).")
 @click.option("--wait", "wait_s", type=click.FloatRange(0, 8), default=2.0, show_default=True,
               help="Seconds to wait for the send before answering 'queued'.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @where_options
 @handle_errors
-def send_cmd(where, customer, text, via, wait_s, as_json):
+def send_cmd(where, customer, text, via, key, wait_s, as_json):
     """Send TEXT to CUSTOMER; returns once it is safely in the outbox.
 
-    Prints the outbox id and whether it was sent or is queued (exit 0 also
-    when no master is healthy: it goes out when one is).
+    Prints the request's key and whether the message was sent or is queued
+    (exit 0 also when no master is healthy: it goes out when one is). If the
+    answer is lost, run it again with --key KEY: never sent twice.
 
     \b
     Example: whitecaves send +447700900001 "Your order is ready" --via +971505760056
     """
-    data = request(where, "send", to=customer, text_=text, via=via, wait_s=wait_s)
+    key = key or f"send:{uuid.uuid4().hex}"
+    try:
+        data = request(where, "send", to=customer, text_=text, via=via, wait_s=wait_s, key=key)
+    except DaemonError as e:
+        if e.code in (2, 3):   # refused, or no daemon: nothing was queued
+            raise
+        raise DaemonError(f"{e}; the message may be queued as {key} (state unknown): "
+                          f"check with `whitecaves outbox`, or run again with --key {key} "
+                          f"(never sent twice)", code=e.code) from None
     if as_json:
         emit_json(data)
     else:
-        via_text = f" from {data['master']}" if data.get("master") else ""
-        click.echo(f"outbox id {data['id']}: {data['state']}{via_text}")
+        click.echo(send_summary(data))
+
+
+def send_summary(data: dict) -> str:
+    """One line: the key, the state, what to do next."""
+    first = "already requested: " if data.get("again") else ""
+    where = f" from {data['master']}" if data.get("master") else ""
+    if data["state"] == "sent":
+        return f"{first}sent as {data['key']}{where} (outbox id {data['id']})"
+    if data["state"] == "dead":
+        return (f"{first}gave up as {data['key']} (outbox id {data['id']}): {data.get('last_error', '')}; "
+                f"`whitecaves outbox retry {data['id']}` tries again")
+    note = f" ({data['note']})" if data.get("note") else ""
+    return (f"{first}{data['state']} as {data['key']} (outbox id {data['id']}){note}; "
+            f"check with `whitecaves outbox`")
 
 
 @click.group()
@@ -115,7 +140,14 @@ def campaign_send(where, path, text, name, as_json):
         name = f"{os.path.splitext(os.path.basename(path))[0]}-{digest}"
     if not phones:
         raise DaemonError(f"{path}: no valid contacts", code=2)
-    data = request(where, "campaign.send", timeout=60.0, name=name, text_=text, contacts=phones)
+    try:
+        data = request(where, "campaign.send", timeout=60.0, name=name, text_=text, contacts=phones)
+    except DaemonError as e:
+        if e.code in (2, 3):
+            raise
+        raise DaemonError(f"{e}; campaign {name} may be queued (state unknown): check with "
+                          f"`whitecaves campaign status --name {name}`, or run the same command again "
+                          f"with --name {name} (contacts already queued are skipped)", code=e.code) from None
     data["skipped_lines"] = problems
     if as_json:
         emit_json(data)

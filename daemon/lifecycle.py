@@ -18,6 +18,7 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
     from daemon.tree import root_args
     from runtime.context import Context
     from supervision.messages import Init, StartFailed, Started
+    from storage import faults as store_faults
 
     cfg = config_mod.load(where.home)  # a bad config.toml stops us here, before anything runs
     where.bind = where.bind or cfg.daemon.bind
@@ -38,6 +39,7 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
         home.warn(where.home, widened)
     if exposure:
         home.tell(where.home, "bind_not_loopback", exposure, bind=where.bind)
+    store_faults.forget_marker(where.home)   # this start accepts the store it finds (storage/faults.py)
     if system.port_listening(where.port):
         raise DaemonError(f"port {where.port} is already in use by another program "
                           f"(or another home's daemon); choose another with --port")

@@ -18,6 +18,8 @@ KINDS: dict[str, str] = {
     "failover_paused": CRITICAL,    # too many failovers of one master: an admin must resume it
     "all_masters_down": CRITICAL,
     "queue_critical": CRITICAL,
+    "record_quarantined": CRITICAL,  # a record did not fit its type (health/storage_alerts.py)
+    "store_full": CRITICAL,          # the disk or the store's map is full: writes are refused
     "master_degraded": WARNING,
     "queue_warning": WARNING,
     "load_imbalance": WARNING,

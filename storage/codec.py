@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 import msgpack
 
+from storage import shapes
+
 T = TypeVar("T")
 
 
@@ -19,11 +21,13 @@ def encode(record: Any) -> bytes:
     return msgpack.packb(value, use_bin_type=True)
 
 
-def decode(raw: bytes, cls: type[T] | None = None) -> T:
-    """Decode a value; with `cls`, build that dataclass from it.
+def decode(raw: bytes, cls: Any = None) -> Any:
+    """Decode a value; with `cls`, check it against that type (storage/shapes.py).
 
-    Unknown fields are ignored (a newer writer's field does not break an
-    older reader); a missing required field is a DecodeError.
+    A dataclass `cls` is built from the map: unknown fields are ignored (a
+    newer writer's field does not break an older reader); a missing required
+    field or a field of the wrong type is a DecodeError. Any other `cls` (int,
+    dict, dict[str, int], ...) is the type the plain value must have.
     """
     try:
         value = msgpack.unpackb(raw, raw=False, strict_map_key=False)
@@ -31,12 +35,18 @@ def decode(raw: bytes, cls: type[T] | None = None) -> T:
         raise DecodeError(f"not msgpack: {e}") from e
     if cls is None:
         return value
-    if not isinstance(value, dict):
-        raise DecodeError(f"expected a map for {cls.__name__}, got {type(value).__name__}")
+    if not dataclasses.is_dataclass(cls):
+        why = shapes.mismatch(value, cls)
+        if why is not None:
+            raise DecodeError(why)
+        return value
+    why = shapes.mismatch_record(value, cls)
+    if why is not None:
+        raise DecodeError(why)
     names = {f.name for f in dataclasses.fields(cls)}
     try:
         return cls(**{k: v for k, v in value.items() if k in names})
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise DecodeError(f"{cls.__name__}: {e}") from e
 
 

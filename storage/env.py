@@ -8,14 +8,16 @@ inherit the handle), so supervisors open, read and close.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import lmdb
 import structlog
 
-from storage import codec
+from storage import codec, counters, faults
 
 log = structlog.get_logger("storage")
 T = TypeVar("T")
@@ -33,6 +35,26 @@ class CorruptRecord(Exception):
     def __init__(self, db: str, key: bytes, reason: str):
         super().__init__(f"corrupt record in {db!r} at key {key!r}: {reason}")
         self.db, self.key, self.reason = db, key, reason
+
+
+@dataclass
+class Quarantined:
+    """A record set aside, in the `quarantine` database at "DB\\0KEY" (storage/quarantine.py)."""
+    db: str
+    key: bytes
+    raw: bytes
+    reason: str
+    ts: float = field(default_factory=time.time)
+    alerted: bool = False
+
+
+def quarantine_key(db: str, key: bytes) -> bytes:
+    return db.encode() + b"\0" + key
+
+
+def quarantine_put(txn: "Txn", db: str, key: bytes, raw: bytes, reason: str) -> None:
+    txn.raw.put(quarantine_key(db, key), codec.encode(Quarantined(db, key, raw, reason)),
+                db=txn.store.dbs["quarantine"])
 
 
 class Txn:
@@ -100,9 +122,18 @@ class Txn:
         return self.raw.stat(self.store.dbs[db])["entries"]
 
     def next_seq(self, name: str = "seq") -> int:
-        """A sequence number unique across processes (LMDB has one writer at a time)."""
+        """A sequence number unique across processes (LMDB has one writer at a time).
+
+        A counter that is not 8 bytes (truncated, overwritten) is set aside and
+        repaired past every number in use (storage/counters.py), never raised
+        on every write: a session would crash-loop on it."""
         key = b"seq:" + name.encode()
         raw = self.raw.get(key, db=self.store.dbs["meta"])
+        if raw is not None and len(raw) != 8:
+            value, reason = counters.repair(self, name, bytes(raw))
+            quarantine_put(self, "meta", key, bytes(raw), reason)
+            self.store.report("meta", key, reason)
+            raw = codec.u64(value)
         n = (codec.from_u64(raw) if raw else 0) + 1
         self.raw.put(key, codec.u64(n), db=self.store.dbs["meta"])
         return n
@@ -127,12 +158,16 @@ class Store:
         self._grow_to_file_size()
         self.dbs = {name: self.env.open_db(name.encode()) for name in DATABASES}
         self._aside: list[tuple[str, bytes, bytes, str]] = []
+        self.home = home
+        self._file_id = faults.file_id(self.path)
         from storage import schema
         try:
             schema.migrate(self)
+            faults.check_marker(home, self._store_id())
         except BaseException:
             self.env.close()
             raise
+        faults.reserve(home)
 
     def close(self) -> None:
         self.env.close()
@@ -164,6 +199,10 @@ class Store:
         user never sees MDB_MAP_FULL. fn must therefore not have side effects
         outside the transaction.
         """
+        if faults.file_id(self.path) != self._file_id:
+            self._fault(faults.StoreReplaced(
+                f"the store {self.path} was deleted or replaced under the running daemon; "
+                f"refusing to write into it (stop the daemon and start it again)"))
         while True:
             try:
                 with self.env.begin(write=True) as raw:
@@ -173,31 +212,66 @@ class Store:
                 self._grow()
             except lmdb.MapResizedError:
                 self.env.set_mapsize(0)
+            except lmdb.Error as e:   # a full disk shows as EIO or ENOSPC at commit
+                if not self._disk_full():
+                    raise
+                self._fault(faults.StoreFull(
+                    f"the disk of {self.path} is full ({self._free_bytes()} bytes free): "
+                    f"nothing of this change was written ({e})"))
         self._flush_aside()
         return result
 
     def set_aside(self, db: str, key: bytes, raw: bytes, reason: str) -> None:
-        log.error("corrupt_record", db=db, key=key.hex(), reason=reason)
+        self.report(db, key, reason)
         self._aside.append((db, key, raw, reason))
 
+    def report(self, db: str, key: bytes, reason: str) -> None:
+        """A record that does not fit its type: logged here, alerted by the HA monitor."""
+        log.error("corrupt_record", db=db, key=key.hex(), reason=reason)
+
     def _flush_aside(self) -> None:
-        """Move records that did not decode into `quarantine` (outside the failed txn)."""
+        """Move records that did not decode into `quarantine` (outside the failed txn).
+
+        A key rewritten meanwhile (the transaction that found the bad record
+        replaced it) keeps its new value: only the bad bytes leave."""
         if not self._aside:
             return
         pending, self._aside = self._aside, []
 
         def move(txn: Txn) -> None:
             for db, key, raw, reason in pending:
-                qkey = db.encode() + b"\0" + key
-                txn.raw.put(qkey, codec.encode({"db": db, "key": key, "raw": raw, "reason": reason}),
-                            db=self.dbs["quarantine"])
-                txn.raw.delete(key, db=self.dbs[db])
+                quarantine_put(txn, db, key, raw, reason)
+                if txn.raw.get(key, db=self.dbs[db]) == raw:
+                    txn.raw.delete(key, db=self.dbs[db])
         self.write(move)
+
+    def _fault(self, error: Exception):
+        """Log a store fault where it still gets out, then raise it to the caller."""
+        faults.emergency(self.home, f"store_fault {type(error).__name__}: {error}")
+        log.critical("store_fault", fault=type(error).__name__, error=str(error))
+        raise error
+
+    def _free_bytes(self) -> int:
+        st = os.statvfs(self.path)
+        return st.f_bavail * st.f_frsize
+
+    def _disk_full(self) -> bool:
+        return self._free_bytes() < 4 * (1 << 20)   # less than a few big transactions' room
+
+    def _store_id(self) -> bytes:
+        with self.read() as txn:
+            known = txn.raw.get(faults.STORE_ID_KEY, db=self.dbs["meta"])
+        if known is None:
+            known = faults.new_store_id()
+            with self.env.begin(write=True) as raw:
+                raw.put(faults.STORE_ID_KEY, known, db=self.dbs["meta"])
+        return bytes(known)
 
     def _grow(self) -> None:
         size = self.env.info()["map_size"]
         if size >= MAX_MAP_SIZE:
-            raise lmdb.MapFullError("store reached its maximum size")
+            self._fault(faults.StoreFull(f"the store {self.path} reached its maximum size "
+                                         f"({MAX_MAP_SIZE >> 30} GiB): nothing of this change was written"))
         self.env.set_mapsize(min(size * 2, MAX_MAP_SIZE))
         log.info("store_grown", map_size=size * 2)
 

@@ -6,14 +6,14 @@ from storage.env import Txn
 
 
 def incr(txn: Txn, name: str, by: int = 1) -> int:
-    value = (txn.get("metrics", text(name)) or 0) + by
+    value = (txn.get("metrics", text(name), int) or 0) + by
     txn.put("metrics", text(name), value)
     return value
 
 
 def get(txn: Txn, name: str) -> int:
-    return txn.get("metrics", text(name)) or 0
+    return txn.get("metrics", text(name), int) or 0
 
 
 def with_prefix(txn: Txn, prefix: str) -> dict[str, int]:
-    return {k.decode(): v for k, v in txn.scan("metrics", prefix=text(prefix))}
+    return {k.decode(): v for k, v in txn.scan("metrics", int, prefix=text(prefix))}

@@ -15,6 +15,8 @@ from storage.codec import text, u64
 from storage.env import Txn
 
 KINDS = ("reply", "campaign", "alert", "handover", "manual")
+# What an idempotency key names: {"id": int, "state": "queued" | "delivered", ...}; checked on read
+KeyRecord = dict[str, int | str | float | None]
 
 
 @dataclass
@@ -45,7 +47,7 @@ def enqueue(txn: Txn, to: str, body: str, kind: str = "reply", key: str | None =
     if kind not in KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}; one of {', '.join(KINDS)}")
     key = key or uuid.uuid4().hex
-    known = txn.get("outbox_keys", text(key))
+    known = txn.get("outbox_keys", text(key), KeyRecord)
     if known is not None:
         entry = get(txn, known["id"]) if known.get("state") != "delivered" else None
         return (entry or known), False
@@ -155,9 +157,9 @@ def retarget(txn: Txn, moves: dict[str, str], from_master: str, only_moved: bool
 
 def key_record(txn: Txn, key: str) -> dict | None:
     """What an idempotency key names: {"id", "state": queued|delivered, ...}, or None."""
-    return txn.get("outbox_keys", text(key))
+    return txn.get("outbox_keys", text(key), KeyRecord)
 
 
 def key_records(txn: Txn, prefix: str) -> list[dict]:
     """The key records whose keys start with `prefix` (a campaign's: "campaign:NAME:")."""
-    return [v for _, v in txn.scan("outbox_keys", prefix=text(prefix))]
+    return [v for _, v in txn.scan("outbox_keys", KeyRecord, prefix=text(prefix))]

@@ -30,7 +30,8 @@ def migrate(store) -> None:
     if have == CURRENT:
         return
     if have > CURRENT:
-        raise SchemaTooNew(f"store schema {have} is newer than this program's {CURRENT}")
+        raise SchemaTooNew(f"store schema {have} in {store.path} is newer than this program's {CURRENT}: "
+                           f"run the newer whitecaves that wrote it, or start from a backup")
 
     def run(txn):
         for n in range(version(txn) + 1, CURRENT + 1):
