@@ -16,8 +16,9 @@ import time
 import structlog
 
 from actors.messages import SendResult
+from balancing.notes import owes_note
 from balancing.outcomes import DELIVERED, FINAL, classify, retry_delay
-from storage import conversations, metrics, outbox
+from storage import conversations, handover_notes, metrics, outbox
 from transports.sender import Done, Worker
 
 log = structlog.get_logger("session")
@@ -71,10 +72,40 @@ class SessionSends:
             if self.state != "connected":
                 result.deferred.append(entry_id)
                 continue
+            if owes_note(entry.kind):
+                self._send_waiting_note(entry.to)
             self.sending[entry_id] = entry
             self.sends.submit("send", entry_id, lambda e=entry: self._send_one(e))
         if result.deferred and reply_to is not None:
             self.send(reply_to, result)
+
+    def _send_waiting_note(self, customer: str) -> None:
+        """A failover's hand-over note owed by this master goes just before its first message
+        to the customer (balancing/notes.py); the worker runs them in that order."""
+        if self.sends.pending("note", customer):
+            return
+        with self.store.read() as txn:
+            note = handover_notes.get(txn, customer)
+        if note is None or note.master != self.phone:
+            return
+        self.sends.submit("note", customer, lambda: (
+            note, self.transport.send(customer, note.text, f"note:{customer}:{note.ts}"), time.time()))
+
+    def _note_done(self, done: Done) -> None:
+        if done.error is not None:   # it stays waiting: the next message tries it again
+            log.warning("handover_note_failed", to=done.ref, error=str(done.error))
+            return
+        note, message_id, ts = done.result
+
+        def sent(txn):
+            current = handover_notes.get(txn, note.customer)
+            if current is not None and current.ts == note.ts:
+                handover_notes.drop(txn, note.customer)
+            conversations.add_message(txn, conversations.Message(
+                customer=note.customer, master=self.phone, direction="out", text=note.text,
+                ts=ts, message_id=message_id))
+            metrics.incr(txn, f"messages_out:{self.phone}")
+        self.store.write(sent)
 
     def _send_one(self, entry) -> tuple[str, float]:
         """On the send worker's thread: the blocking send. Returns (message id, when)."""
@@ -84,6 +115,9 @@ class SessionSends:
         result = SendResult(master=self.phone)
         delivered = []
         for done in finished:
+            if done.job == "note":
+                self._note_done(done)
+                continue
             entry = self.sending.pop(done.ref, None)
             if entry is None:
                 continue

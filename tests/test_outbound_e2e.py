@@ -23,7 +23,8 @@ C = "+447700900321"
 def d(home, port):
     with open(os.path.join(home, "config.toml"), "w") as f:
         # a send may take a minute here: the 40 s slow send is not a timeout
-        f.write(FAST_CONFIG.replace("[session]\n", "[session]\nsend_timeout_s = 60.0\n"))
+        f.write(FAST_CONFIG.replace("[session]\n", "[session]\nsend_timeout_s = 60.0\n")
+                + "[failover]\nnote = \"Hi, {name} here (Backup here)\"\n")
     daemon = Daemon(home, port)
     daemon_support.start_daemon(daemon)
     try:
@@ -77,3 +78,40 @@ def test_a_number_not_on_whatsapp_is_tried_once_and_dead_lettered_with_its_reaso
     time.sleep(2.5)   # FAST_CONFIG retries within 0.2–2 s: none may follow
     assert control.status("127.0.0.1", d.sim_port)["counts"]["not_on_whatsapp"] == 1
     assert control.inbox("127.0.0.1", d.sim_port, C) == []
+
+
+S = "+971553633595"
+
+
+def test_on_next_message_the_note_waits_for_the_customer_and_a_restore_sends_none(d):
+    d.cli("master", "add", S, "--name", "Backup", "--role", "backup", "--priority", "1")
+    d.cli("link", "master", S)
+    daemon_support.poll("the backup healthy", lambda: daemon_support.master_row(
+        d, S)["health"] == "healthy", timeout=20)
+    sim = lambda: control.inbox("127.0.0.1", d.sim_port, C)   # noqa: E731
+    control.send("127.0.0.1", d.sim_port, C, M, "!ping one")
+    daemon_support.poll("first pong", lambda: [m for m in sim() if m["text"] == "pong one"])
+
+    d.cli("sim", "fault", M, "logout")
+    daemon_support.poll("the conversation moved to the backup", lambda: any(
+        c["customer"] == C and c["master"] == S for c in d.json("conversations")))
+    time.sleep(2.0)   # a queued note would be out by now (limits off)
+    assert [m for m in sim() if m["from"] == S] == [], "a note went before the customer wrote"
+
+    control.send("127.0.0.1", d.sim_port, C, S, "!ping two")
+    daemon_support.poll("the reply from the backup", lambda: [
+        m for m in sim() if m["text"] == "pong two"])
+    from_s = [m["text"] for m in sim() if m["from"] == S]
+    assert len(from_s) == 2 and "Backup here" in from_s[0] and from_s[1] == "pong two"
+    control.send("127.0.0.1", d.sim_port, C, S, "!ping three")
+    daemon_support.poll("the next reply", lambda: [m for m in sim() if m["text"] == "pong three"])
+    assert sum("Backup here" in m["text"] for m in sim()) == 1
+
+    d.cli("relink", "master", M)
+    daemon_support.poll("the primary healthy again", lambda: daemon_support.master_row(
+        d, M)["health"] == "healthy", timeout=20)
+    d.cli("failover", "restore", M)
+    daemon_support.poll("restored", lambda: any(
+        c["customer"] == C and c["master"] == M for c in d.json("conversations")))
+    time.sleep(2.0)
+    assert [m for m in sim() if m["from"] == M] == [m for m in sim() if m["text"] == "pong one"]
