@@ -235,7 +235,8 @@ class Balancer(BalancerAdmin, SupervisedActor):
         try:
             views = self.views(fresh=True)
             result = self.store.write(lambda txn: fo.run_failover(
-                txn, phone, views, reason, self.cfg.failover.note, to=to, started=started))
+                txn, phone, views, reason, self.cfg.failover.note, to=to, started=started,
+                notes_mode=self.cfg.failover.note_mode))
         except Exception as e:  # rolled back: nothing moved
             log.exception("failover_failed", master=phone)
             error = repr(e)

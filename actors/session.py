@@ -18,12 +18,13 @@ import structlog
 from thespian.actors import ThespianWatch, WatchMessage
 
 from actors.masters import backoff
+from actors.session_sends import SessionSends
 from masters import device
 from conversations.inbound import handle_inbound
 from actors.messages import (AdminReply, AdminRequest, DeviceStateChanged, Heartbeat,
-                             InboundMessage, Link, SendNow, SendResult)
+                             InboundMessage, Link, SendNow)
 from runtime import config, logs
-from storage import Store, conversations, masters, metrics, outbox, pairing
+from storage import Store, masters, pairing
 from supervision.actor import SupervisedActor
 from transports import events as ev
 from transports.base import TransportError
@@ -47,7 +48,7 @@ def make_transport(ctx, cfg, phone: str):
     return NeonizeTransport(phone, store, send_timeout_s=cfg.session.send_timeout_s)
 
 
-class MasterSession(SupervisedActor):
+class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_sends.py
     def on_start(self, args):
         self.ctx, self.phone = args["ctx"], args["phone"]
         self.cfg = config.load(self.ctx.home)
@@ -65,10 +66,11 @@ class MasterSession(SupervisedActor):
             record = masters.get(txn, self.phone)
         self.state = record.device_state if record else "unlinked"
         self.transport = make_transport(self.ctx, self.cfg, self.phone)
+        self.start_workers()   # WhatsApp's blocking calls run there, never on this thread
         # Always announce: the balancer learns this process's address from it.
         self._set_state(self._resume_state(), "session started", announce=True)
         if self.state == "connecting":
-            self.transport.connect()
+            self.off_thread("connect", self.transport.connect)
         elif self.state == "replaced":
             # Restarted while waiting for its one careful retry: it still gets it (once).
             self.replace_retry_used = True
@@ -89,7 +91,7 @@ class MasterSession(SupervisedActor):
         super().receiveMessage(msg, sender)
         transport = getattr(self, "transport", None)
         if transport is not None:
-            return ThespianWatch([transport.fileno()])
+            return ThespianWatch([transport.fileno(), *self.watched()])
         return None
 
     def on_message(self, msg, sender):
@@ -99,15 +101,17 @@ class MasterSession(SupervisedActor):
             self._beat()
         if isinstance(msg, WatchMessage):
             self._on_events(self.transport.poll())
+            self.poll_workers()
         elif isinstance(msg, SendNow):
-            self.send(sender, self._send_entries(msg.entry_ids))
+            self._send_entries(msg.entry_ids, sender)
         elif isinstance(msg, Link):
             self._link(msg)
 
     def on_stop(self):
-        transport = getattr(self, "transport", None)
-        if transport is not None:
-            transport.close()
+        if getattr(self, "control", None) is not None:
+            self.stop_workers()
+        elif getattr(self, "transport", None) is not None:
+            self.transport.close()
 
     # --- transport events ----------------------------------------------------
 
@@ -206,70 +210,31 @@ class MasterSession(SupervisedActor):
         self.send(balancer, self.nudge)
         self.nudge, self.nudged_at = None, time.monotonic()
 
-    # --- outbound ---------------------------------------------------------------
-
-    def _send_entries(self, ids: list[int]) -> SendResult:
-        """Send in order; each delivery is committed right after its send.
-
-        A crash between the two sends that entry again (at-least-once): the idempotency key
-        lets the network drop a repeat from the same account. Committing several sends at
-        once would save fsyncs but widen that window (measured: not the bottleneck).
-        """
-        result = SendResult(master=self.phone)
-        for entry_id in ids:
-            with self.store.read() as txn:
-                entry = outbox.get(txn, entry_id)
-            if entry is None or entry.state != "pending":
-                continue  # delivered by an earlier attempt
-            if self.state != "connected":
-                result.deferred.append(entry_id)
-                continue
-            try:
-                message_id = self.transport.send(entry.to, entry.text, entry.key)
-            except TransportError as e:
-                self._send_failed(entry, str(e))
-                result.failed.append(entry_id)
-                continue
-            self._delivered([(entry, message_id, time.time())])
-            result.sent.append(entry_id)
-        return result
-
-    def _delivered(self, sent: list[tuple]) -> None:
-        def done(txn):
-            for entry, message_id, ts in sent:
-                outbox.delivered(txn, entry.id, message_id, self.phone)
-                if entry.kind != "alert":   # an alert to an admin is not a customer's conversation
-                    conversations.add_message(txn, conversations.Message(
-                        customer=entry.to, master=self.phone, direction="out", text=entry.text,
-                        ts=ts, message_id=message_id))
-                metrics.incr(txn, f"messages_out:{self.phone}")
-        self.store.write(done)
-
-    def _send_failed(self, entry, error: str) -> None:
-        o = self.cfg.outbox
-        delay = min(o.retry_max_s, o.retry_min_s * 2 ** entry.attempts)
-        self.store.write(lambda txn: outbox.failed(txn, entry.id, error, time.time() + delay,
-                                                    o.max_attempts))
-        log.warning("send_failed", entry=entry.id, to=entry.to, error=error)
+    # --- outbound: actors/session_sends.py ---------------------------------------------
 
     # --- linking ----------------------------------------------------------------
 
     def _link(self, msg: Link) -> None:
         if msg.relink:
-            try:
-                self.transport.logout()
-            except TransportError as e:
-                log.warning("logout_failed", error=str(e))
-            # Our own logout's LoggedOut (now or from a transport thread later) must not read
+            # Our own logout's LoggedOut (from the control worker, later) must not read
             # as a dead device: peers would fail the master over, the CLI would give up.
             self.own_logout_pending = True
         self.replace_retry_used = False
         self.attempts = 0
         self._set_state("pairing", "relink" if msg.relink else "link")
-        self.transport.pair(phone_code=msg.code)
+        self.off_thread("link", lambda: self._logout_then_pair(msg.relink, msg.code))
         self.after(self.cfg.session.pairing_timeout_s, "pairing_timeout")
         if msg.reply_to is not None:
             self.send(msg.reply_to, AdminReply(msg.ref, True, data={"linking": self.phone}))
+
+    def _logout_then_pair(self, relink: bool, code: bool) -> None:
+        """On the control worker: a relink's logout (its failure only logged), then pairing."""
+        if relink:
+            try:
+                self.transport.logout()
+            except TransportError as e:
+                log.warning("logout_failed", error=str(e))
+        self.transport.pair(phone_code=code)
 
     def _save_pairing(self, kind: str, value: str) -> None:
         """The CLI shows what the phone needs from here (QR data or the code), or why it failed."""
@@ -279,7 +244,7 @@ class MasterSession(SupervisedActor):
         """A pairing that failed or timed out: tell the CLI why, then stop it (no more QR codes;
         neonize's stop can take seconds during a QR pairing)."""
         self._save_pairing("failed", reason)
-        self.transport.disconnect()
+        self.off_thread("disconnect", self.transport.disconnect)
 
     # --- state, timers, heartbeats ---------------------------------------------
 
@@ -307,7 +272,7 @@ class MasterSession(SupervisedActor):
         elif name == "reconnect" and self.state in ("disconnected", "banned", "replaced"):
             self.attempts += 1
             self._set_state("connecting", f"reconnect attempt {self.attempts}")
-            self.transport.connect()
+            self.off_thread("connect", self.transport.connect)
         elif name == "pairing_timeout" and self.state == "pairing":
             why = (f"pairing timed out after {self.cfg.session.pairing_timeout_s:g} s: nobody "
                    "scanned the QR code or typed the code on the phone")

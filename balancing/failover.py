@@ -18,9 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from balancing.handover import FailoverGate, plan_handover
+from balancing.notes import PACED, note_mode
 from balancing.strategies import MasterView
 from runtime.vocabulary import DEAD_DEVICE_STATES
-from storage import conversations, events, masters, outbox
+from storage import conversations, events, handover_notes, masters, outbox
 from storage import balancer as balancer_store
 from storage.env import Txn
 
@@ -71,12 +72,15 @@ def note_text(template: str, master: masters.Master | None, phone: str) -> str:
 
 def run_failover(txn: Txn, failed: str, views: list[MasterView], reason: str, note_template: str,
                  to: str | None = None, started: float | None = None,
-                 before_commit: Callable[[], None] | None = None) -> FailoverResult:
+                 before_commit: Callable[[], None] | None = None,
+                 notes_mode: str = PACED) -> FailoverResult:
     """Move `failed`'s conversations and outbox to healthy siblings, in this transaction.
 
     Without a healthy sibling nothing moves and the result is `waiting`; the
     outbox entries stay where they are (nothing is dropped). `before_commit`
-    is a test hook: raising there must leave the store untouched.
+    is a test hook: raising there must leave the store untouched. `notes_mode`
+    (balancing/notes.py): `paced` queues the notes now, `on_next_message` leaves
+    one waiting per customer; after a ban always the latter.
     """
     started = time.time() if started is None else started
     owned = [(c.customer, c.master) for c in conversations.all(txn, master=failed)]
@@ -94,10 +98,15 @@ def run_failover(txn: Txn, failed: str, views: list[MasterView], reason: str, no
             conversations.put(txn, conv)
         result.retargeted = outbox.retarget(txn, plan.moves, failed)
         seq = balancer_store.next_failover_seq(txn)
+        paced = note_mode(notes_mode, reason) == PACED
         for customer, target in plan.moves.items():
-            outbox.enqueue(txn, customer, note_text(note_template, names[target], target),
-                           kind="handover", key=f"handover:{seq}:{customer}", master=target)
-        result.notes = len(plan.moves)
+            body = note_text(note_template, names[target], target)
+            if paced:
+                outbox.enqueue(txn, customer, body, kind="handover",
+                               key=f"handover:{seq}:{customer}", master=target)
+            else:   # one note per customer: a cascade's newer owner replaces the older one
+                handover_notes.put(txn, handover_notes.WaitingNote(customer, target, body, failed))
+        result.notes = len(plan.moves) if paced else 0
     if before_commit is not None:
         before_commit()
     result.duration_s = round(time.time() - started, 6)
@@ -127,23 +136,27 @@ def handed_over(txn: Txn, recovered: str) -> list[tuple[str, str]]:
 def run_restore(txn: Txn, recovered: str, note_template: str, customers: set[str] | None = None) -> dict:
     """`failover restore`: conversations a failover took from `recovered` go back to it.
 
-    Those of `customers` (all when None), with a note from `recovered` to each
-    customer; their pending outbox entries follow them. The balancer calls it
-    once per batch of a RestorePlan, so they flow back gradually.
+    Those of `customers` (all when None); their pending outbox entries follow them.
+    No note: the customer is back with the number they wrote to, and a second
+    unsolicited message is what gets an account banned (balancing/notes.py); a
+    hand-over note still waiting or queued is dropped. The balancer calls it once
+    per batch of a RestorePlan, so they flow back gradually. (`note_template` is
+    kept for the callers.)
     """
     back = [c for c in conversations.all(txn) if c.handed_from == recovered and c.master != recovered
             and (customers is None or c.customer in customers)]
-    record = masters.get(txn, recovered)
-    seq = balancer_store.next_failover_seq(txn)
     by_owner: dict[str, dict[str, str]] = {}
     for conv in back:
         by_owner.setdefault(conv.master, {})[conv.customer] = recovered
         conv.master, conv.handed_from = recovered, None
         conversations.put(txn, conv)
     retargeted = sum(outbox.retarget(txn, moves, owner, only_moved=True) for owner, moves in by_owner.items())
-    for conv in back:
-        outbox.enqueue(txn, conv.customer, note_text(note_template, record, recovered),
-                       kind="handover", key=f"restore:{seq}:{conv.customer}", master=recovered)
+    customers_back = {conv.customer for conv in back}
+    for customer in customers_back:
+        handover_notes.drop(txn, customer)
+    for entry in outbox.pending(txn):   # a paced note not sent yet is not owed any more:
+        if entry.kind == "handover" and entry.to in customers_back:   # closed, no message id
+            outbox.delivered(txn, entry.id, "", recovered)
     sources = {owner: len(moves) for owner, moves in sorted(by_owner.items())}
     events.append(txn, "failover_restore", recovered, count=len(back), sources=sources,
                   retargeted=retargeted)

@@ -205,7 +205,8 @@ def inbox(where, sim_port, customer, as_json):
 @sim.command()
 @click.argument("master", callback=phone_arg)
 @click.argument("kind", type=click.Choice(list(protocol.FAULT_KINDS)))
-@click.option("--seconds", type=float, default=None, help="ban: how long.")
+@click.option("--seconds", type=float, default=None,
+              help="ban: how long; slow-send: how long each send's answer is held (0 ends it).")
 @click.option("--ms", type=float, default=None, help="latency: how much.")
 @sim_options
 def fault(where, sim_port, master, kind, seconds, ms):
@@ -213,6 +214,7 @@ def fault(where, sim_port, master, kind, seconds, ms):
 
     \b
     Example: whitecaves sim fault +971505760056 ban --seconds 3
+             whitecaves sim fault +971505760056 slow-send --seconds 40
     """
     _call(control.fault, "127.0.0.1", _port(where, sim_port), master, kind, seconds=seconds, ms=ms)
     click.echo(f"{kind} injected into {master}")
@@ -229,6 +231,19 @@ def heal(where, sim_port, master):
     """
     _call(control.heal, "127.0.0.1", _port(where, sim_port), master)
     click.echo(f"{master} healed")
+
+
+@sim.command()
+@click.argument("customer", callback=phone_arg)
+@sim_options
+def unregistered(where, sim_port, customer):
+    """Make CUSTOMER a number that is not on WhatsApp: every send to it fails, for good.
+
+    \b
+    Example: whitecaves sim unregistered +447700900123
+    """
+    _call(control.unregistered, "127.0.0.1", _port(where, sim_port), customer)
+    click.echo(f"{customer} is not on WhatsApp now")
 
 
 @sim.command()

@@ -83,6 +83,7 @@ class Outbox:
 class Failover:
     strategy: str = "round-robin"
     note: str = "Hello! {name} here, continuing your conversation with White Caves. How can we help?"
+    note_mode: str = "on_next_message"   # or "paced" (balancing/notes.py)
     lock_timeout_s: float = 30.0
     max_per_window: int = 3
     window_s: float = 3600.0

@@ -16,7 +16,7 @@ import string
 from typing import Callable, Iterable
 
 from runtime.clock import EXPECTED, parse_hours
-from runtime.vocabulary import STRATEGIES
+from runtime.vocabulary import NOTE_MODES, STRATEGIES
 
 Check = Callable[[object], "str | None"]
 
@@ -156,6 +156,7 @@ RULES: dict[tuple[str, str], Check] = {
     ("outbox", "retry_max_s"): seconds(0, DAY_S),
     ("failover", "strategy"): one_of(STRATEGIES),
     ("failover", "note"): template(NOTE_PLACEHOLDERS),
+    ("failover", "note_mode"): one_of(NOTE_MODES),
     ("failover", "lock_timeout_s"): seconds(0, DAY_S),
     ("failover", "max_per_window"): count(1, 1_000_000),
     ("failover", "window_s"): seconds(0, 7 * DAY_S),

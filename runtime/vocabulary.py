@@ -25,6 +25,9 @@ STRATEGY_HELP = {
     "region": "a master in the customer's country first, then round-robin",
 }
 STRATEGIES = tuple(STRATEGY_HELP)
+
+# How a failover's hand-over note reaches the customers (balancing/notes.py says why).
+NOTE_MODES = ("on_next_message", "paced")
 DEFAULT_STRATEGY = "round-robin"
 
 # A deal's pipeline (deals/stages.py moves a deal along it) and its kinds of transaction.

@@ -113,14 +113,16 @@ def delivered(txn: Txn, entry_id: int, message_id: str, master: str) -> OutboxEn
     return entry
 
 
-def failed(txn: Txn, entry_id: int, error: str, retry_at: float, max_attempts: int) -> OutboxEntry | None:
-    """A send failed: schedule a retry, or move to dead-letter after max_attempts."""
+def failed(txn: Txn, entry_id: int, error: str, retry_at: float, max_attempts: int,
+           final: bool = False) -> OutboxEntry | None:
+    """A send failed: schedule a retry, or move to dead-letter after max_attempts
+    (at once when `final`: a send that can never succeed)."""
     entry = get(txn, entry_id)
     if entry is None:
         return None
     entry.attempts += 1
     entry.last_error = error
-    if entry.attempts >= max_attempts:
+    if final or entry.attempts >= max_attempts:
         entry.state = "dead"
     else:
         entry.next_ts = retry_at

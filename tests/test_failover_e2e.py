@@ -31,7 +31,13 @@ def make_daemon(home, port):
         """`extra` replaces FAST_CONFIG's [limits] section (and may add sections)."""
         assert "[limits]\nenabled = false\n" in FAST_CONFIG, "conftest's FAST_CONFIG changed its [limits]"
         with open(os.path.join(home, "config.toml"), "w") as f:
-            f.write(FAST_CONFIG.replace("[limits]\nenabled = false\n", extra or "[limits]\nenabled = false\n"))
+            text = FAST_CONFIG.replace("[limits]\nenabled = false\n", extra or "[limits]\nenabled = false\n")
+            # These scenarios watch the notes go out at once (note_mode = "on_next_message",
+            # the default, is tests/test_outbound_e2e.py's).
+            paced = 'note_mode = "paced"\n'
+            text = (text.replace("[failover]\n", "[failover]\n" + paced) if "[failover]\n" in text
+                    else text + "[failover]\n" + paced)
+            f.write(text)
         d = Daemon(home, port)
         daemon_support.start_daemon(d)
         started.append(d)

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from neonize_support import PHONE, collect_where_runnable, run_in_child
+from actors.messages import SendResult
 from runtime import config
 from storage import Store, conversations, outbox
 from test_neonize_transport import N, go, make  # noqa: F401 - fixtures
@@ -39,6 +40,28 @@ def session(make, tmp_path):
             self.store = Store(str(tmp_path / "home"))
             self.transport = make()
             self.transport.connect()
+            self.start_workers()
+            self.said = []        # what the session sent to the balancer
+
+        def send(self, to, msg):
+            self.said.append(msg)
+
+        def send_now(self, ids: list[int]) -> SendResult:
+            """SendNow as the actor gets it: the sends run on the send worker; wait for them
+            and gather what the session told the balancer."""
+            self.said = []
+            self._send_entries(ids, "balancer")
+            deadline = time.monotonic() + 10
+            while self.sending and time.monotonic() < deadline:
+                time.sleep(0.01)
+                self.poll_workers()
+            assert not self.sending, "a send did not finish"
+            result = SendResult(master=PHONE)
+            for r in self.said:
+                result.sent += r.sent
+                result.failed += r.failed
+                result.deferred += r.deferred
+            return result
 
         def enqueue(self, text: str) -> int:
             entry, _ = self.store.write(lambda txn: outbox.enqueue(
@@ -55,13 +78,15 @@ def session(make, tmp_path):
 
     s = SendPath()
     yield s
+    s.sends.close(1)
+    s.control.close(1)
     s.store.close()
 
 
 def test_a_send_whatsapp_accepted_leaves_the_outbox_with_its_message_id(go, session):
     go.wait_connection(1)
     entry_id = session.enqueue("pong")
-    result = session._send_entries([entry_id])
+    result = session.send_now([entry_id])
     assert result.sent == [entry_id] and not result.failed
     assert session.entry(entry_id) is None
     with session.store.read() as txn:
@@ -82,7 +107,7 @@ def test_a_known_send_failure_stays_in_the_outbox_and_goes_out_on_the_retry(
     go.send_reply = lambda to, msg: N.SendMessageReturnFunction(Error=error)
     entry_id = session.enqueue("pong")
     before = time.time()
-    result = session._send_entries([entry_id])
+    result = session.send_now([entry_id])
     assert result.failed == [entry_id] and not result.sent
     entry = session.entry(entry_id)
     assert entry.state == "pending" and entry.attempts == 1
@@ -93,7 +118,7 @@ def test_a_known_send_failure_stays_in_the_outbox_and_goes_out_on_the_retry(
 
     go.send_reply = lambda to, msg: N.SendMessageReturnFunction(
         SendResponse=N.SendResponse(ID="3EB0RETRY", Timestamp=1, ServerID=1))
-    assert session._send_entries([entry_id]).sent == [entry_id]
+    assert session.send_now([entry_id]).sent == [entry_id]
     assert session.entry(entry_id) is None
 
 
@@ -102,7 +127,7 @@ def test_a_send_that_keeps_failing_ends_in_dead_letters_not_in_a_loop(N, go, ses
     go.send_reply = lambda to, msg: N.SendMessageReturnFunction(Error="websocket not connected")
     entry_id = session.enqueue("pong")
     for _ in range(3):                                 # [outbox] max_attempts
-        session._send_entries([entry_id])
+        session.send_now([entry_id])
     entry = session.entry(entry_id)
     assert entry.state == "dead" and entry.attempts == 3 and session.due(time.time() + 1e6) == []
 
@@ -111,9 +136,28 @@ def test_a_master_that_is_not_connected_defers_without_calling_whatsapp(go, sess
     go.wait_connection(1)
     session.state = "disconnected"
     entry_id = session.enqueue("pong")
-    result = session._send_entries([entry_id])
+    result = session.send_now([entry_id])
     assert result.deferred == [entry_id] and session.entry(entry_id).attempts == 0
     assert not [c for c in go.calls if c[0] == "SendMessage"]
+
+
+@pytest.mark.parametrize("error,reason", [
+    ("failed to get device list: no LID found for 971559876543@s.whatsapp.net from server",
+     "not_on_whatsapp"),
+    ("recipient has blocked this account", "blocked"),
+    ("invalid JID: 971559876543", "invalid"),
+])
+def test_a_final_send_failure_is_dead_lettered_at_once_with_its_reason(N, go, session, error, reason):
+    go.wait_connection(1)
+    go.send_reply = lambda to, msg: N.SendMessageReturnFunction(Error=error)
+    entry_id = session.enqueue("pong")
+    result = session.send_now([entry_id])
+    assert result.failed == [entry_id]
+    entry = session.entry(entry_id)
+    assert entry.state == "dead" and entry.attempts == 1        # max_attempts is 3: not used
+    assert entry.last_error.startswith(reason + ":") and error in entry.last_error
+    assert len([c for c in go.calls if c[0] == "SendMessage"]) == 1
+    assert session.due(time.time() + 1e6) == []
 
 
 collect_where_runnable(globals())

@@ -13,12 +13,21 @@ from typing import Protocol
 from transports.events import Event
 
 
-class TransportError(Exception):
-    """A send or control call failed; `retryable` says whether to try again later."""
+# Why a send can never succeed (a final outcome: dead letter at once, no retry).
+FINAL_REASONS = ("not_on_whatsapp", "blocked", "invalid")
 
-    def __init__(self, message: str, retryable: bool = True):
+
+class TransportError(Exception):
+    """A send or control call failed; `retryable` says whether to try again later.
+
+    A final failure (retryable=False) names its `reason`, one of FINAL_REASONS."""
+
+    def __init__(self, message: str, retryable: bool = True, reason: str = ""):
         super().__init__(message)
+        if reason and reason not in FINAL_REASONS:
+            raise ValueError(f"reason: one of {', '.join(FINAL_REASONS)}, got {reason!r}")
         self.retryable = retryable
+        self.reason = reason or ("" if retryable else "invalid")
 
 
 class Transport(Protocol):

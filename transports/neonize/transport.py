@@ -38,6 +38,7 @@ from transports.base import TransportError
 from transports.events import (ConnectFailed, Connected, Disconnected, Event, LoggedOut,
                                Outdated, Paired, PairingCode, QRCode)
 from transports.neonize import binding
+from transports.neonize.errors import classify_send
 from transports.neonize.inbound import InboundMapper, phone_for_lid
 
 log = logging.getLogger(__name__)
@@ -117,14 +118,17 @@ class NeonizeTransport:
         digits = to[1:] if to.startswith("+") else ""
         if not digits.isdigit():
             raise TransportError(f"not a phone number: {to!r} (expected E.164 like +971501234567)",
-                                 retryable=False)
+                                 retryable=False, reason="invalid")
         client = self._client
         if client is None:
             raise TransportError("not connected to WhatsApp (connect first)")
         nz = binding.load()
         message = nz.Message(conversation=text)
-        response = self._call(lambda: client.send_message(nz.build_jid(digits), message),
-                              self.send_timeout_s, f"send to {to}")
+        try:
+            response = self._call(lambda: client.send_message(nz.build_jid(digits), message),
+                                  self.send_timeout_s, f"send to {to}")
+        except TransportError as exc:   # "no LID found" and the like: final (errors.py)
+            raise classify_send(exc) from exc
         if not response.ID:
             raise TransportError(f"send to {to}: WhatsApp returned no message id")
         self._inbound.note_sent(response.ID)

@@ -144,7 +144,14 @@ class ControlClient:
             raise SimBadRequest("ban needs seconds > 0", p.BAD_REQUEST)
         if kind == "latency" and (ms is None or ms < 0):
             raise SimBadRequest("latency needs ms >= 0", p.BAD_REQUEST)
+        if kind == "slow-send" and (seconds is None or seconds < 0):
+            raise SimBadRequest("slow-send needs seconds >= 0 (0 ends it)", p.BAD_REQUEST)
         self.call("fault", account=account, kind=kind, seconds=seconds, ms=ms)
+
+    def unregistered(self, phone: str) -> None:
+        """From now on `phone` is not on WhatsApp: sends to it fail for good."""
+        _need_phone("phone", phone)
+        self.call("unregistered", phone=phone)
 
     def heal(self, account: str) -> None:
         _need_phone("account", account)
@@ -189,6 +196,10 @@ def inbox(host: str, port: int, customer: str) -> list[dict]:
 def fault(host: str, port: int, account: str, kind: str, seconds: float | None = None,
           ms: float | None = None) -> None:
     _once(host, port, "fault", account, kind, seconds=seconds, ms=ms)
+
+
+def unregistered(host: str, port: int, phone: str) -> None:
+    _once(host, port, "unregistered", phone)
 
 
 def heal(host: str, port: int, account: str) -> None:

@@ -36,7 +36,7 @@ import msgpack
 
 from runtime.phone import BadPhone, normalize
 
-FAULT_KINDS = ("logout", "ban", "disconnect", "replace", "hang", "latency")
+FAULT_KINDS = ("logout", "ban", "disconnect", "replace", "hang", "latency", "slow-send")
 
 # Error codes a response may carry.
 BAD_REQUEST = "bad_request"
@@ -46,6 +46,7 @@ NOT_CONNECTED = "not_connected"
 LOGGED_OUT = "logged_out"
 BANNED = "banned"
 NOT_FOUND = "not_found"
+NOT_ON_WHATSAPP = "not_on_whatsapp"   # a send to a number `unregistered` made
 
 # Frames larger than this are refused: nothing the sim exchanges comes close.
 MAX_FRAME = 4 * 1024 * 1024

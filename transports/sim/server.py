@@ -265,10 +265,26 @@ class SimServer(MessagingOps):   # the message ops: transports/sim/messaging.py
         if conn.account is None:
             raise p.BadRequest("connect first", p.NOT_CONNECTED)
         to, text, key = p.require_phone(frame, "to"), p.require_text(frame), frame.get("key") or ""
+        if to in self.state.unregistered:
+            self.state.counts["not_on_whatsapp"] += 1
+            raise p.BadRequest(f"{to} is not on WhatsApp (no LID found)", p.NOT_ON_WHATSAPP)
         message_id, duplicate = self.state.account_send(conn.account, to, text, str(key))
-        self._emit(conn, p.reply(req_id, {"message_id": message_id, "duplicate": duplicate}))
-        if not duplicate:
-            self._emit(conn, p.push("receipt", ids=[message_id], kind="delivered", sender=to))
+        acc = self.state.accounts.get(conn.account)
+        hold = acc.slow_send_s if acc is not None else 0.0
+
+        def answer() -> None:   # a slow-send fault holds the answer, nothing else on the stream
+            self._emit(conn, p.reply(req_id, {"message_id": message_id, "duplicate": duplicate}))
+            if not duplicate:
+                self._emit(conn, p.push("receipt", ids=[message_id], kind="delivered", sender=to))
+        if hold > 0:
+            self._loop.call_later(hold, answer)
+        else:
+            answer()
+
+    def _op_unregistered(self, conn: _Conn, req_id, frame: dict) -> None:
+        """From now on `phone` is not on WhatsApp: every send to it fails, for good."""
+        self.state.unregistered.add(p.require_phone(frame, "phone"))
+        self._emit(conn, p.reply(req_id, {}))
 
     def _op_ping(self, conn: _Conn, req_id, frame: dict) -> None:
         """The device's keep-alive: a hung account never answers it (see _dispatch)."""
@@ -326,6 +342,8 @@ class SimServer(MessagingOps):   # the message ops: transports/sim/messaging.py
             acc.hung = True
         elif kind == "latency":
             acc.latency_ms = int(p.require_number(frame, "ms", allow_zero=True))
+        elif kind == "slow-send":
+            acc.slow_send_s = p.require_number(frame, "seconds", allow_zero=True)
         self._emit(conn, p.reply(req_id, {}))
 
     def _kick(self, stream: _Conn | None, event: bytes) -> None:
@@ -380,7 +398,8 @@ class SimServer(MessagingOps):   # the message ops: transports/sim/messaging.py
                 "connects": acc.connects,   # pair + connect attempts since this process started
             }
         counts = {k: self.state.counts.get(k, 0) for k in
-                  ("inbound", "delivered", "acked", "outbound", "duplicates_dropped")}
+                  ("inbound", "delivered", "acked", "outbound", "duplicates_dropped",
+                   "not_on_whatsapp")}
         counts["streams"] = len(self._conns)   # accounts with a live connection
         return {"accounts": accounts, "counts": counts, "customers": len(self.state.inboxes)}
 

@@ -37,6 +37,7 @@ class Account:
     ban_until: float = 0.0         # Unix time; 0 = not banned
     hung: bool = False             # fault: not persisted, a restart heals it
     latency_ms: int = 0            # fault: not persisted either
+    slow_send_s: float = 0.0       # fault: each send's answer held this long; not persisted
     connects: int = 0              # pair/connect attempts seen, for tests: not persisted
     # message_id -> (seq, record), in arrival order: held or unacknowledged
     pending: dict[str, tuple[int, dict]] = field(default_factory=dict)
@@ -70,6 +71,7 @@ class SimState:
         self.ack_times: OrderedDict[str, float] = OrderedDict()
         self.media_blobs: dict[str, bytes] = {}             # sha256 hex -> file sent this run
         self.revealed: set[str] = set()                      # customers whose LID maps to a phone
+        self.unregistered: set[str] = set()                  # numbers not on WhatsApp (this run)
         self._seq = 0
         self._env = None
         if state_dir:
@@ -117,6 +119,7 @@ class SimState:
         acc = self.account(phone, create=True)
         acc.hung = False
         acc.latency_ms = 0
+        acc.slow_send_s = 0.0
         if acc.ban_until:
             acc.ban_until = 0.0
             self._put_account(acc)

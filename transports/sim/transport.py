@@ -257,6 +257,8 @@ class SimTransport:
         except ConnectionError as exc:
             raise TransportError(f"connection lost while sending: {exc}", retryable=True) from exc
         except _RemoteError as exc:
+            if exc.code == p.NOT_ON_WHATSAPP:
+                raise TransportError(str(exc), retryable=False, reason="not_on_whatsapp") from exc
             raise TransportError(str(exc), retryable=exc.code != p.BAD_REQUEST) from exc
         return result["message_id"]
 

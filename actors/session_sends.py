@@ -1,0 +1,157 @@
+"""The master session's outbound half: sends that never block the session.
+
+A mixin of MasterSession (actors/session.py). The balancer's SendNow queues
+each entry on the session's send worker (transports/sender.py); the actor's
+thread goes back to its heartbeats and inbound messages at once. When a send
+finishes, its outcome arrives through the worker's fileno (watched beside the
+transport's) and is committed here: delivered → the entry leaves the outbox;
+transient → retried with backoff; final (not on WhatsApp, blocked, invalid) →
+dead letter at once with its reason (balancing/outcomes.py). The balancer
+hears each outcome as a SendResult.
+"""
+from __future__ import annotations
+
+import time
+
+import structlog
+
+from actors.messages import SendResult
+from balancing.notes import owes_note
+from balancing.outcomes import DELIVERED, FINAL, classify, retry_delay
+from storage import conversations, handover_notes, metrics, outbox
+from transports.sender import Done, Worker
+
+log = structlog.get_logger("session")
+STOP_WAIT_S = 5.0     # how long a stopping session waits for WhatsApp to let go
+
+
+class SessionSends:
+    """Needs from MasterSession: phone, state, store, transport, cfg, send()."""
+
+    def start_workers(self) -> None:
+        self.sends = Worker(f"send:{self.phone}")       # sends, in order
+        self.control = Worker(f"control:{self.phone}")  # connect, disconnect, logout, pair
+        self.sending: dict[int, object] = {}            # entry id -> the entry being sent
+        self.send_reply_to = None                       # the balancer that asked
+
+    def watched(self) -> list[int]:
+        return [self.sends.fileno(), self.control.fileno()]
+
+    def off_thread(self, job: str, fn) -> None:
+        """A transport control call (connect, disconnect, ...) on the control worker."""
+        self.control.submit(job, None, fn)
+
+    def stop_workers(self) -> None:
+        """Bounded: a close still blocked in WhatsApp after STOP_WAIT_S is left behind."""
+        self.sends.close(0)
+        self.control.submit("close", None, self.transport.close)
+        if not self.control.close(STOP_WAIT_S):
+            log.warning("transport_close_still_blocked", after_s=STOP_WAIT_S)
+
+    def poll_workers(self) -> None:
+        for done in self.control.poll():
+            if done.error is not None:
+                log.warning("transport_call_failed", call=done.job, error=str(done.error))
+        finished = self.sends.poll()
+        if finished:
+            self._sends_done(finished)
+
+    # --- SendNow ----------------------------------------------------------------------
+
+    def _send_entries(self, ids: list[int], reply_to) -> None:
+        """Queue each pending entry on the send worker; report the ones that cannot go now."""
+        self.send_reply_to = reply_to
+        result = SendResult(master=self.phone)
+        for entry_id in ids:
+            if entry_id in self.sending:
+                continue   # still on its way (the balancer asked again): its outcome follows
+            with self.store.read() as txn:
+                entry = outbox.get(txn, entry_id)
+            if entry is None or entry.state != "pending":
+                continue  # delivered by an earlier attempt
+            if self.state != "connected":
+                result.deferred.append(entry_id)
+                continue
+            if owes_note(entry.kind):
+                self._send_waiting_note(entry.to)
+            self.sending[entry_id] = entry
+            self.sends.submit("send", entry_id, lambda e=entry: self._send_one(e))
+        if result.deferred and reply_to is not None:
+            self.send(reply_to, result)
+
+    def _send_waiting_note(self, customer: str) -> None:
+        """A failover's hand-over note owed by this master goes just before its first message
+        to the customer (balancing/notes.py); the worker runs them in that order."""
+        if self.sends.pending("note", customer):
+            return
+        with self.store.read() as txn:
+            note = handover_notes.get(txn, customer)
+        if note is None or note.master != self.phone:
+            return
+        self.sends.submit("note", customer, lambda: (
+            note, self.transport.send(customer, note.text, f"note:{customer}:{note.ts}"), time.time()))
+
+    def _note_done(self, done: Done) -> None:
+        if done.error is not None:   # it stays waiting: the next message tries it again
+            log.warning("handover_note_failed", to=done.ref, error=str(done.error))
+            return
+        note, message_id, ts = done.result
+
+        def sent(txn):
+            current = handover_notes.get(txn, note.customer)
+            if current is not None and current.ts == note.ts:
+                handover_notes.drop(txn, note.customer)
+            conversations.add_message(txn, conversations.Message(
+                customer=note.customer, master=self.phone, direction="out", text=note.text,
+                ts=ts, message_id=message_id))
+            metrics.incr(txn, f"messages_out:{self.phone}")
+        self.store.write(sent)
+
+    def _send_one(self, entry) -> tuple[str, float]:
+        """On the send worker's thread: the blocking send. Returns (message id, when)."""
+        return self.transport.send(entry.to, entry.text, entry.key), time.time()
+
+    def _sends_done(self, finished: list[Done]) -> None:
+        result = SendResult(master=self.phone)
+        delivered = []
+        for done in finished:
+            if done.job == "note":
+                self._note_done(done)
+                continue
+            entry = self.sending.pop(done.ref, None)
+            if entry is None:
+                continue
+            outcome = classify(done.error)
+            if outcome.kind == DELIVERED:
+                message_id, ts = done.result
+                delivered.append((entry, message_id, ts))
+                result.sent.append(entry.id)
+            else:
+                self._send_failed(entry, outcome)
+                result.failed.append(entry.id)
+            if done.seconds > self.cfg.health.heartbeat_s:
+                log.info("slow_send", entry=entry.id, seconds=round(done.seconds, 1))
+        if delivered:
+            self._delivered(delivered)   # one commit for every send this poll saw finish
+        if self.send_reply_to is not None and (result.sent or result.failed):
+            self.send(self.send_reply_to, result)
+
+    def _delivered(self, sent: list[tuple]) -> None:
+        def done(txn):
+            for entry, message_id, ts in sent:
+                outbox.delivered(txn, entry.id, message_id, self.phone)
+                if entry.kind != "alert":   # an alert to an admin is not a customer's conversation
+                    conversations.add_message(txn, conversations.Message(
+                        customer=entry.to, master=self.phone, direction="out", text=entry.text,
+                        ts=ts, message_id=message_id))
+                metrics.incr(txn, f"messages_out:{self.phone}")
+        self.store.write(done)
+
+    def _send_failed(self, entry, outcome) -> None:
+        o = self.cfg.outbox
+        final = outcome.kind == FINAL
+        delay = retry_delay(entry.attempts, o.retry_min_s, o.retry_max_s)
+        self.store.write(lambda txn: outbox.failed(txn, entry.id, outcome.error, time.time() + delay,
+                                                    o.max_attempts, final=final))
+        log.warning("send_failed", entry=entry.id, to=entry.to, error=outcome.error,
+                    outcome=outcome.kind, reason=outcome.reason)
