@@ -297,6 +297,8 @@ class MasterSession(SupervisedActor):
             for peer in ("ha-monitor", "balancer"):
                 if peer in self.peers:
                     self.send(self.peers[peer], change)
+            if new == "connected" and old != new:
+                self._beat()   # a restarted session is healthy again now, not a heartbeat later (issue 13)
 
     def on_timer(self, name: str, payload) -> None:
         if name == "heartbeat":

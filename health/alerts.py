@@ -18,6 +18,7 @@ KINDS: dict[str, str] = {
     "failover_paused": CRITICAL,    # too many failovers of one master: an admin must resume it
     "all_masters_down": CRITICAL,
     "queue_critical": CRITICAL,
+    "actor_hung": CRITICAL,         # a permanent actor stopped answering its probes: killed and restarted
     "master_degraded": WARNING,
     "queue_warning": WARNING,
     "load_imbalance": WARNING,
