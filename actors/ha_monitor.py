@@ -19,6 +19,7 @@ from health import record
 from health.storage_alerts import any_new_quarantined, quarantine_alerts
 from health.alerts import AlertGate, all_down_alert, make_alert, queue_alerts, transition_alerts
 from health.book import GiveUp, HealthBook, Restart, policy_from, tick_interval
+from actors.ha_probes import ProbesMixin
 from actors.messages import (AdminReply, Alert, DeviceStateChanged, HealthChanged, MonitorStatus,
                              Heartbeat, OutboxChanged)
 from runtime import config, logs, procs
@@ -33,7 +34,7 @@ SAMPLE_S = 1.0         # queue depth sample (and its alerts)
 SAVE_HISTORY_S = 10.0  # persist the queue-depth history
 
 
-class HAMonitor(SupervisedActor):
+class HAMonitor(ProbesMixin, SupervisedActor):
     def on_start(self, ctx):
         self.ctx = ctx
         self.cfg = config.load(ctx.home)
@@ -41,6 +42,7 @@ class HAMonitor(SupervisedActor):
         self.store = Store(ctx.home)
         self.book = HealthBook(policy_from(self.cfg.health))
         self.tick_s = tick_interval(self.cfg.health.heartbeat_s)
+        self.start_probes(policy_from(self.cfg.health))   # the siblings: actors/ha_probes.py
         now = time.time()
         with self.store.read() as txn:
             running = {m.phone for m in masters.all(txn) if m.desired == "running"}
@@ -95,6 +97,8 @@ class HAMonitor(SupervisedActor):
             phone = self.restart_refs.pop(msg.ref, None)
             if isinstance(msg, sup.SupervisorError):
                 log.warning("restart_refused", master=phone, error=msg.message)
+        elif isinstance(msg, sup.Pong):
+            self.pong(msg, sender)
         elif isinstance(msg, MonitorStatus):
             self.send(sender, AdminReply(msg.ref, True, data=self.status(now)))
 
@@ -102,6 +106,10 @@ class HAMonitor(SupervisedActor):
         if name != "tick":
             return
         now, mono = time.time(), time.monotonic()
+        stalled_s = self.book.stalled(mono, self.tick_s)
+        if stalled_s:
+            log.warning("monitor_stalled", stalled_s=round(stalled_s, 3), excused=sorted(self.book.trackers))
+        self.probe_siblings(mono, stalled_s)
         if mono - self.last_sync >= SYNC_S:
             self.last_sync = mono
             self._sync(now)

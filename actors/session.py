@@ -262,6 +262,8 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
             for peer in ("ha-monitor", "balancer"):
                 if peer in self.peers:
                     self.send(self.peers[peer], change)
+            if new == "connected" and old != new:
+                self._beat()   # a restarted session is healthy again now, not a heartbeat later (issue 13)
 
     def on_timer(self, name: str, payload) -> None:
         if name == "heartbeat":

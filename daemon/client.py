@@ -132,10 +132,31 @@ def ask(asys, target, msg, timeout: float = 10.0, ref: str | None = None):
         reply = asys.listen(remaining)
 
 
-def root_address(asys):
-    """The root supervisor's address (it is the only globally named actor)."""
+def root_address(asys, where: Where | None = None):
+    """The root supervisor's address (it is the only globally named actor).
+
+    With `where`, only when the pid file's root process is alive: thespian forgets
+    the name of a dead root, and looking it up would quietly create an empty one
+    that answers nothing (daemon/keeper.py restarts the real one)."""
     from actors.root import Root
+    if where is not None:
+        check_root_alive(where)
     return asys.createActor(Root, globalName=ROOT_NAME)
+
+
+def check_root_alive(where: Where) -> None:
+    """DaemonError unless the root supervisor recorded in the pid file runs: exit 1 while
+    the keeper restarts it, exit 3 when nothing will (the keeper is gone too)."""
+    info = read_pid_file(where) or {}
+    root = info.get("root_pid")
+    if root and procs.alive(root) and procs.is_marked(root, where.home):
+        return
+    keeper = info.get("keeper_pid")
+    if keeper and procs.is_marked(keeper, where.home):
+        raise DaemonError(f"the daemon's root supervisor (pid {root}) is not running; "
+                          f"its keeper (pid {keeper}) is restarting it: try again in a moment")
+    raise DaemonError(f"the daemon of {where.home} has no root supervisor (pid {root} is gone) and "
+                      f"nothing restarts it: `whitecaves daemon stop`, then start", code=3)
 
 
 def request(where: Where, command: str, timeout: float = 15.0, **args):
@@ -144,7 +165,7 @@ def request(where: Where, command: str, timeout: float = 15.0, **args):
 
     asys = connect(where)
     try:
-        reply = ask(asys, root_address(asys), AdminRequest(command=command, args=args), timeout)
+        reply = ask(asys, root_address(asys, where), AdminRequest(command=command, args=args), timeout)
     finally:
         _close(asys)
     if reply is None:

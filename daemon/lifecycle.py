@@ -72,6 +72,9 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
             "home": ctx.home, "transport": transport, "bind": where.bind, "sim_port": sim_port,
             "started_ts": time.time(), "start_s": round(time.monotonic() - t0, 3)}
     write_pid_file(where, info)
+    from daemon import keeper  # restarts a SIGKILLed root; ends the rest if the Admin dies
+    info["keeper_pid"] = keeper.spawn(where, output or os.path.join(logs.log_dir(where.home), "daemon.out"))
+    write_pid_file(where, info)
     return info
 
 
@@ -112,6 +115,8 @@ def stop(where: Where) -> dict:
         cfg = config_mod.Config()
     timeout = cfg.daemon.stop_timeout_s
     t0 = time.monotonic()
+    from daemon import keeper
+    keeper.stop(read_pid_file(where))  # first: an orderly stop is not a fault to mend
     try:
         asys = connect(where, timeout=timeout / 2)
     except DaemonError as e:  # not running, or its Admin does not answer: end what is left by pid
@@ -159,14 +164,15 @@ def status(where: Where, timeout: float = 5.0) -> dict:
     asys = connect(where)
     try:
         ref = new_ref()
-        reply = ask(asys, root_address(asys), WhichChildren(ref=ref, recursive=True), timeout)
+        reply = ask(asys, root_address(asys, where), WhichChildren(ref=ref, recursive=True), timeout)
     finally:
         _close(asys)
     if not isinstance(reply, Children):
         raise DaemonError(f"the daemon's root did not answer within {timeout:g} s")
     info = read_pid_file(where) or {}
     started = info.get("started_ts", time.time())
-    actors = [{"name": "root", "pid": info.get("root_pid"), "state": "running", "restarts": 0,
+    actors = [{"name": "root", "pid": info.get("root_pid"), "state": "running",
+               "restarts": info.get("root_restarts", 0),
                "uptime_s": round(time.time() - started, 3), "next_start_in_s": None}]
     _flatten(reply.children, actors)
     return {"running": True, "pid": info.get("pid"), "port": where.port,

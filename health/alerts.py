@@ -20,6 +20,7 @@ KINDS: dict[str, str] = {
     "queue_critical": CRITICAL,
     "record_quarantined": CRITICAL,  # a record did not fit its type (health/storage_alerts.py)
     "store_full": CRITICAL,          # the disk or the store's map is full: writes are refused
+    "actor_hung": CRITICAL,         # a permanent actor stopped answering its probes: killed and restarted
     "master_degraded": WARNING,
     "queue_warning": WARNING,
     "load_imbalance": WARNING,

@@ -60,6 +60,7 @@ class HealthBook:
         self.restart_asked: dict[str, float] = {}        # phone → when we last asked for a restart
         self.gave_up: set[str] = set()
         self.reported_dead: dict[str, int] = {}          # phone → pid already reported by dead_processes
+        self.last_look: float | None = None              # when the monitor last evaluated (see stalled)
 
     # ------------------------------------------------------------------ masters
 
@@ -116,6 +117,23 @@ class HealthBook:
     def tick(self, now: float) -> list[Transition]:
         """Re-evaluate every master from its heartbeat age."""
         return [t for tracker in self.trackers.values() for t in tracker.tick(now)]
+
+    def stalled(self, now: float, every_s: float) -> float:
+        """Call on each periodic look, due every `every_s`; answers how long the monitor itself
+        was stalled (0.0 when not) and excuses every master for that time.
+
+        A monitor that was stopped or starved judges nobody by the gap it slept through
+        (issue 13, fault 2: a SIGSTOPped monitor SIGKILLed every healthy session on SIGCONT).
+        Lateness within the policy's grace is ordinary jitter, which the grace absorbs already."""
+        previous, self.last_look = self.last_look, now
+        if previous is None:
+            return 0.0
+        late = now - previous - every_s
+        if late <= self.policy.grace_s:
+            return 0.0
+        for tracker in self.trackers.values():
+            tracker.excuse(late)
+        return late
 
     def dead_processes(self, alive: Callable[[int], bool]) -> list[tuple[str, int]]:
         """(phone, pid) of session processes found gone since the last look, each reported once.

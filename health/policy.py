@@ -75,6 +75,7 @@ class HealthTracker:
         self.device: str | None = None          # last reported device state
         self.last_heartbeat: float | None = None
         self.recovery_attempts = 0
+        self.excused_s = 0.0   # time the monitor itself was stalled since the last heartbeat (excuse)
 
     def heartbeat(self, now: float, device: str | None = None) -> list[Transition]:
         """A heartbeat arrived (optionally carrying the device state, set first)."""
@@ -83,6 +84,7 @@ class HealthTracker:
             self.device = device
         if self.last_heartbeat is None or now > self.last_heartbeat:
             self.last_heartbeat = now
+            self.excused_s = 0.0
         if self.device in DEAD_DEVICE_STATES:
             return self._move(FAILED, f"device {self.device}", now)
         if self.state == FAILED:
@@ -111,8 +113,13 @@ class HealthTracker:
         reference = self.last_heartbeat if self.last_heartbeat is not None else self.since
         if reference is None:
             return 0
-        age = now - reference - self.policy.grace_s
+        age = now - reference - self.policy.grace_s - self.excused_s
         return max(0, math.floor(age / self.policy.heartbeat_s))
+
+    def excuse(self, seconds: float) -> None:
+        """The monitor itself did not run for `seconds` (stopped, starved): heartbeats sent
+        meanwhile wait unread in its queue, so that time does not count as missed ones."""
+        self.excused_s += max(0.0, seconds)
 
     def heartbeat_age(self, now: float) -> float | None:
         return None if self.last_heartbeat is None else max(0.0, now - self.last_heartbeat)

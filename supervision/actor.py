@@ -44,7 +44,7 @@ from typing import Any
 from thespian.actors import Actor, ActorExitRequest, WakeupMessage
 
 from supervision import hooks, processes
-from supervision.messages import Exiting, Init, Peers, StartFailed, Started
+from supervision.messages import Exiting, Init, Peers, Ping, Pong, StartFailed, Started
 
 
 def _log(actor: Actor) -> logging.Logger:
@@ -177,6 +177,8 @@ class SupervisedActor(Actor):
     def _dispatch(self, msg, sender) -> None:
         if isinstance(msg, Init):
             self._init(msg, sender)
+        elif isinstance(msg, Ping):
+            self.send(sender, Pong(msg.ref, self.child_id, os.getpid()))
         elif isinstance(msg, Peers):
             self.peers = dict(msg.addresses)
             self.on_peers(self.peers)

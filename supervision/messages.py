@@ -160,3 +160,17 @@ class Counts:
     active: int
     supervisors: int
     workers: int
+
+
+@dataclass
+class Ping:
+    """→ Pong, answered by every SupervisedActor from its own message loop: a probe of a
+    worker that has no heartbeat of its own (a hung or stopped process never answers)."""
+    ref: Any
+
+
+@dataclass
+class Pong:
+    ref: Any
+    child_id: str | None
+    pid: int

@@ -144,7 +144,7 @@ def test_alert_levels_and_kinds_are_the_architectures():
     by_level = {level: {k for k, v in KINDS.items() if v == level} for level in LEVELS}
     assert by_level == {
         "critical": {"master_failed", "failover_started", "failover_failed", "failover_paused",
-                     "all_masters_down", "queue_critical"},
+                     "all_masters_down", "queue_critical", "actor_hung"},
         "warning": {"master_degraded", "queue_warning", "load_imbalance", "uptime_low"},
         "info": {"master_recovered", "failover_completed", "rebalance"},
     }
