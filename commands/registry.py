@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 # Every module whose functions are commands. A new domain adds its module here.
-MODULES = ("chat.commands", "masters.commands", "balancing.commands", "health.commands")
+MODULES = ("chat.commands", "masters.commands", "balancing.commands", "health.commands",
+           "conversations.commands")
 WHERE = ("session", "gateway", "balancer")
 Phone = str   # a parameter annotated Phone is normalised to E.164 from chat words
 
