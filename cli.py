@@ -18,7 +18,7 @@ COMMANDS = {
     "config": "config",
     "master": "masters", "masters": "masters", "link": "masters", "relink": "masters",
     "sim": "sim",
-    "send": "outbound", "campaign": "outbound", "outbox": "outbound", "conversations": "outbound",
+    "send": "outbound", "campaign": "outbound", "outbox": "outbound", "conversations": "conversations",
     "balancer": "outbound", "load": "outbound", "failover": "outbound",
     "health": "health", "alerts": "health", "dashboard": "health",
     "admin": "admins",

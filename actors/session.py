@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import random
 import time
-from dataclasses import replace
 
 import structlog
 from thespian.actors import ThespianWatch, WatchMessage
@@ -20,8 +19,10 @@ from thespian.actors import ThespianWatch, WatchMessage
 from actors.masters import backoff
 from actors.session_sends import SessionSends
 from masters import device
-from conversations.inbound import handle_inbound
-from actors.messages import (AdminReply, AdminRequest, DeviceStateChanged, Heartbeat,
+from conversations import media
+from conversations.backlog import BacklogTally
+from conversations.inbound import Rules, handle_inbound
+from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged, Heartbeat,
                              InboundMessage, Link, SendNow)
 from runtime import config, logs
 from storage import Store, masters, pairing
@@ -30,6 +31,8 @@ from transports import events as ev
 from transports.base import TransportError
 
 log = structlog.get_logger("session")
+# What conversations/inbound.py handles; the offline sync's frame is the session's own.
+INBOUND_EVENTS = (ev.Inbound, ev.Edited, ev.Revoked, ev.Reaction, ev.Undecryptable, ev.LidResolved)
 NUDGE_EVERY_S = 0.02         # the balancer hears of new inbound messages at most this often
 
 
@@ -67,6 +70,8 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
         self.state = record.device_state if record else "unlinked"
         self.transport = make_transport(self.ctx, self.cfg, self.phone)
         self.start_workers()   # WhatsApp's blocking calls run there, never on this thread
+        self.backlog = BacklogTally()   # for the admins' one summary per reconnect
+        self.media = media.MediaFetcher(os.path.join(self.ctx.home, "media"), self.cfg.session.media_max_bytes)
         # Always announce: the balancer learns this process's address from it.
         self._set_state(self._resume_state(), "session started", announce=True)
         if self.state == "connecting":
@@ -91,7 +96,7 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
         super().receiveMessage(msg, sender)
         transport = getattr(self, "transport", None)
         if transport is not None:
-            return ThespianWatch([transport.fileno(), *self.watched()])
+            return ThespianWatch([transport.fileno(), self.media.fileno(), *self.watched()])
         return None
 
     def on_message(self, msg, sender):
@@ -100,6 +105,7 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
         if time.monotonic() - self.last_beat >= self.cfg.health.heartbeat_s:
             self._beat()
         if isinstance(msg, WatchMessage):
+            self._media_done(self.media.ready())
             self._on_events(self.transport.poll())
             self.poll_workers()
         elif isinstance(msg, SendNow):
@@ -112,30 +118,50 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
             self.stop_workers()
         elif getattr(self, "transport", None) is not None:
             self.transport.close()
+        if getattr(self, "media", None) is not None:
+            self.media.close()
 
     # --- transport events ----------------------------------------------------
 
     def _on_events(self, events: list) -> None:
-        """In order; each run of consecutive inbound messages is handled as one batch."""
-        batch: list[ev.Inbound] = []
+        """In order; each run of consecutive conversation events is handled as one batch.
+
+        The offline sync's start and end only frame the backlog's summary to the admins."""
+        batch: list = []
         for event in events:
-            if isinstance(event, ev.Inbound):
-                if event.from_me:   # a person on the master's phone: never answered (issue 14)
-                    self.transport.ack(event.message_id)
-                else:   # media reads as its placeholder text; a LID-only sender keys by the LID
-                    batch.append(replace(event, sender=event.customer))
+            if isinstance(event, INBOUND_EVENTS):
+                batch.append(event)
                 continue
             if batch:
                 self._inbound(batch)
                 batch = []
-            self._on_event(event)
+            if isinstance(event, ev.OfflineSyncStarted):
+                self.backlog.sync_started()
+            elif isinstance(event, ev.OfflineSyncCompleted):
+                self._backlog_alert(self.backlog.sync_completed(self.phone))
+            else:
+                self._on_event(event)
         if batch:
             self._inbound(batch)
+        self._backlog_alert(self.backlog.flush(self.phone))
+
+    def _backlog_alert(self, text: str | None) -> None:
+        monitor = self.peers.get("ha-monitor")
+        if text is None:
+            return
+        log.warning("offline_backlog", summary=text)
+        if monitor is not None:
+            self.send(monitor, Alert("warning", "offline_backlog", self.phone, text, time.time()))
+
+    def _media_done(self, outcomes: list) -> None:
+        """Record the downloads the media worker finished (conversations/media.py)."""
+        if outcomes:
+            self.store.write(lambda txn: [media.record(txn, o) for o in outcomes])
+            for o in outcomes:
+                log.info("media", message_id=o.message_id, state=o.state, path=o.path, error=o.error)
 
     def _on_event(self, event) -> None:
         if isinstance(event, (ev.Receipt,) + ev.CONVERSATION_EVENTS):
-            if getattr(event, "message_id", ""):   # issue 14's session side will record these
-                self.transport.ack(event.message_id)
             return
         if isinstance(event, ev.LoggedOut) and self.own_logout_pending:
             self.own_logout_pending = False
@@ -175,21 +201,26 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
     def _inbound(self, batch: list[ev.Inbound]) -> None:
         """Handle the inbound messages of one poll in ONE write transaction (under load that is
         one commit for many messages, not one each), then ack them, then tell the others."""
-        handled = self.store.write(lambda txn: handle_inbound(txn, self.phone, batch, self.cfg.chat, self.cfg))
+        rules = Rules(now=time.time(), backlog_max_age_s=self.cfg.session.backlog_max_age_s,
+                      resolve=getattr(self.transport, "phone_for_lid", None))
+        handled = self.store.write(lambda txn: handle_inbound(txn, self.phone, batch, self.cfg.chat, rules, self.cfg))
         for event in batch:
-            self.transport.ack(event.message_id)  # only now may the network forget it
-        if len(handled) < len(batch):
-            log.info("inbound_duplicates", count=len(batch) - len(handled))
+            if getattr(event, "message_id", ""):
+                self.transport.ack(event.message_id)  # only now may the network forget it
         admin = self.peers.get("admin")
         for h in handled:
             for f in h.forwards:
                 if admin is not None:
-                    self.send(admin, AdminRequest(f.command, f.args, chat_to=h.event.sender,
+                    self.send(admin, AdminRequest(f.command, f.args, chat_to=h.customer,
                                                   chat_command=f.chat_command))
+            if h.fetch:
+                self.media.submit(h.customer, h.event.message_id, h.event.media)
+            if h.held and h.from_customer:
+                self.backlog.add(h.customer)
         if handled:
             event = handled[-1].event
-            self.nudge = InboundMessage(self.phone, event.sender, event.text, event.message_id,
-                                        event.timestamp)
+            self.nudge = InboundMessage(self.phone, handled[-1].customer, getattr(event, "text", ""),
+                                        event.message_id, event.timestamp)
             self._nudge_balancer()
 
     def _nudge_balancer(self) -> None:

@@ -166,6 +166,8 @@ def _run(where: Where, n_masters: int, n_customers: int, duration: float, fault_
     relink_at = fault_after + max(5.0, (duration - fault_after) / 2)
     t0 = time.monotonic()
     customers.start()
+    extras = ControlClient("127.0.0.1", sim_port)   # issue 14: media and a night's backlog
+    scenario.send_media(extras, masters[-1])
     live = None
     if not as_json:
         from rich.console import Console
@@ -179,6 +181,7 @@ def _run(where: Where, n_masters: int, n_customers: int, duration: float, fault_
             if fault_t is None and elapsed >= fault_after:
                 fault_t = time.time()
                 control.fault("127.0.0.1", sim_port, victim, "logout")
+                scenario.send_night_backlog(extras, victim)   # held until it is relinked
             if fault_t is not None and failover_ms is None:
                 done = obs.failover_done_at(victim, fault_t)
                 if done is not None:   # logout → conversations re-owned (detection + failover)
@@ -200,6 +203,7 @@ def _run(where: Where, n_masters: int, n_customers: int, duration: float, fault_
         time.sleep(1.0)  # a last look for late duplicates
     finally:
         customers.stop()
+        extras.close()
         if live:
             live.stop()
     summary = customers.summary()
@@ -207,7 +211,17 @@ def _run(where: Where, n_masters: int, n_customers: int, duration: float, fault_
     summary["masters"] = n_masters
     summary["customers"] = n_customers
     summary["other_messages"] = customers.tally.notes
+    summary.update(_inbound_extras(where))
     return summary
+
+
+def _inbound_extras(where: Where) -> dict:
+    """What the photo, the voice note and the night's backlog became (issue 14)."""
+    media = [r for r in request(where, "conversations.show", customer=scenario.MEDIA_CUSTOMER)
+             if r["direction"] == "in"]
+    waiting = request(where, "conversations.waiting")
+    return {"media_stored": sum(1 for r in media if r["media"]),
+            "backlog_waiting": sum(1 for r in waiting if r["customer"] in scenario.NIGHT_CUSTOMERS)}
 
 
 def _print_summary(s: dict) -> None:
@@ -216,6 +230,8 @@ def _print_summary(s: dict) -> None:
           [[s["sent"], s["answered"], s["lost"], s["duplicated"],
             "-" if s["failover_ms"] is None else s["failover_ms"], s["other_messages"]]])
     click.echo("nothing lost" if s["lost"] == 0 else f"{s['lost']} customer messages went unanswered")
+    click.echo(f"{s['media_stored']} media files stored; {s['backlog_waiting']} conversations from the "
+               "night's backlog wait for a person (whitecaves conversations --waiting)")
 
 
 def register(main) -> None:

@@ -1,6 +1,6 @@
 """`whitecaves` commands: outbound messages, the outbox, conversations, balancing, failover.
 
-    send, campaign send|status, outbox [retry], conversations,
+    send, campaign send|status, outbox [retry] (conversations: cli_commands/conversations.py),
     balancer strategy, load metrics, failover run|status|resume|restore
 """
 from __future__ import annotations
@@ -215,25 +215,6 @@ def outbox_retry(where, entry_id, all_dead):
     click.echo(f"retrying {len(data['retried'])} entries" + (f": {data['retried']}" if data["retried"] else ""))
 
 
-@click.command("conversations")
-@click.option("--master", callback=phone_arg, default=None, help="Only those this master owns.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
-@where_options
-@handle_errors
-def conversations_cmd(where, master, as_json):
-    """Customers' conversations and the master that owns each.
-
-    \b
-    Example: whitecaves conversations --master +971505760056 --json
-    """
-    rows = request(where, "conversations.list", master=master)
-    if as_json:
-        emit_json([{k: r[k] for k in ("customer", "master", "messages", "last_ts")} for r in rows])
-    else:
-        table(None, ["customer", "master", "messages", "last", "handed from"],
-              [[r["customer"], r["master"], r["messages"], _ts(r["last_ts"]), r["handed_from"]] for r in rows])
-
-
 @click.group()
 def balancer():
     """How outbound messages are spread over the masters."""
@@ -366,5 +347,5 @@ def failover_restore(where, phone):
 
 def register(main) -> None:
     """Add this module's commands to the `whitecaves` group."""
-    for cmd in (send_cmd, campaign, outbox_cmd, conversations_cmd, balancer, load, failover):
+    for cmd in (send_cmd, campaign, outbox_cmd, balancer, load, failover):
         main.add_command(cmd)

@@ -124,3 +124,29 @@ class Customers:
         except Exception as e:  # the network is the thing being broken here: note it, go on
             self.errors.append(f"{fn.__name__}: {e}")
             return None
+
+
+# --- issue 14: a photo, a voice note, and a master back after a long disconnect ------------------
+
+MEDIA_CUSTOMER = "+447700900555"                        # sends a photo and a voice note
+NIGHT_CUSTOMERS = ("+447700900556", "+447700900557")    # wrote while a master was away
+PHOTO = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 40   # stand-in JPEG bytes
+
+
+def send_media(client, master: str) -> None:
+    """A customer sends a unit photo with a caption, then a 14-second voice note."""
+    from transports.sim.compose import voice_note
+    client.send(MEDIA_CUSTOMER, master, "the view from the unit",
+                kind="image", data=PHOTO, mime="image/jpeg", file_name="unit.jpg")
+    client.send(MEDIA_CUSTOMER, master, "", **voice_note(14))
+
+
+def send_night_backlog(client, master: str) -> int:
+    """Messages written hours ago to a master that is away: its backlog when it comes back
+    (stored, not answered automatically, one summary alert). Returns how many."""
+    texts = [(NIGHT_CUSTOMERS[0], "Is the Marina flat still available?", 8 * 3600),
+             (NIGHT_CUSTOMERS[0], "!ping", 7 * 3600),
+             (NIGHT_CUSTOMERS[1], "Can I view it tomorrow?", 2 * 3600)]
+    for customer, text, ago in texts:
+        client.send(customer, master, text, ago=ago)
+    return len(texts)

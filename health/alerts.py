@@ -24,6 +24,7 @@ KINDS: dict[str, str] = {
     "master_degraded": WARNING,
     "queue_warning": WARNING,
     "load_imbalance": WARNING,
+    "offline_backlog": WARNING,    # messages that arrived while a master was away: nobody answered them
     "uptime_low": WARNING,
     "master_recovered": INFO,
     "failover_completed": INFO,

@@ -47,6 +47,9 @@ class WhiteCavesCollector:
         failovers = CounterMetricFamily("whitecaves_failovers", "Failovers of the master by status",
                                         labels=["phone", "status"])
         restarts = CounterMetricFamily("whitecaves_restarts", "Restarts of an actor's process", labels=["actor"])
+        undecryptable = CounterMetricFamily("whitecaves_undecryptable_messages",
+                                            "Inbound messages WhatsApp delivered that could not be decrypted",
+                                            labels=["phone"])
         with self.monitor.store.read() as txn:
             counts = record.conversation_counts(txn)
             phones = sorted(set(status) | set(counts))
@@ -54,6 +57,7 @@ class WhiteCavesCollector:
                 convs.add_metric([phone], counts.get(phone, 0))
                 messages.add_metric([phone, "in"], metrics.get(txn, f"messages_in:{phone}"))
                 messages.add_metric([phone, "out"], metrics.get(txn, f"messages_out:{phone}"))
+                undecryptable.add_metric([phone], metrics.get(txn, f"undecryptable:{phone}"))
                 for st, n in record.failover_counts(txn, phone).items():
                     failovers.add_metric([phone, st], n)
             # Sessions: counted by the monitor in LMDB (survive a daemon restart); the other
@@ -65,7 +69,7 @@ class WhiteCavesCollector:
             for actor, n in sorted(counted.items()):
                 restarts.add_metric([actor], n)
             depth.add_metric([], record.queue_depth(txn))
-        yield from (convs, depth, messages, failovers, restarts)
+        yield from (convs, depth, messages, failovers, restarts, undecryptable)
 
 
 def serve(monitor, bind: str, port: int):

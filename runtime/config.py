@@ -70,6 +70,8 @@ class Session:
     pairing_timeout_s: float = 160.0
     send_timeout_s: float = 30.0
     replace_forgiven_s: float = 600.0   # connected this long after a replace retry: the next replace retries again
+    backlog_max_age_s: float = 600.0    # older when it reaches the session: stored, never auto-answered
+    media_max_bytes: int = 16 << 20     # a bigger photo, voice note or document is not downloaded
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class Chat:
     after_hours: str = ""          # empty = no after-hours reply
     office_hours: str = "09:00-18:00"
     timezone: str = "Asia/Dubai"
+    human_mute_s: float = 3600.0   # after a person answers from the phone, the bot is quiet this long
+    auto_reply_budget: int = 3     # automatic replies (welcome, after-hours, unknown command) per contact per hour
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ def gw(tmp_path):
     home = str(tmp_path)
     store = Store(home)
     store.write(lambda txn: masters.put(txn, masters.Master(phone=PHONE, name="Sales", device_state="pairing")))
-    os.makedirs(os.path.join(home, "run"))
+    os.makedirs(os.path.join(home, "run"), exist_ok=True)
     yield SimpleNamespace(store=store, ctx=SimpleNamespace(home=home))
     store.close()
 

@@ -48,5 +48,7 @@ def test_demo_json_summary_nothing_lost_and_nothing_left_running(tmp_path):
     assert summary["answered"] == summary["sent"]
     assert summary["failover_ms"] is not None and summary["failover_ms"] < 10_000
     assert summary["other_messages"] >= 1          # the hand-over note reached a customer
+    assert summary["media_stored"] == 2             # the photo and the voice note (issue 14)
+    assert summary["backlog_waiting"] == 2          # the relinked master's night: held for a person
     assert left == [], f"the demo left processes running: {left}"
     assert os.path.isdir(home)                      # --home is kept

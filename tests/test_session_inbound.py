@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from conversations.inbound import handle_inbound
+from conversations.inbound import Rules, handle_inbound
 from runtime.config import Chat
 from storage import Store, conversations, outbox
 from transports import events as ev
@@ -25,7 +25,7 @@ class Crash(Exception):
 
 
 def handle(store, batch):
-    return store.write(lambda txn: handle_inbound(txn, MASTER, batch, Chat()))
+    return store.write(lambda txn: handle_inbound(txn, MASTER, batch, Chat(), Rules(now=1_005.0)))
 
 
 def stored(store) -> tuple[int, int]:
