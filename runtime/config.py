@@ -130,6 +130,13 @@ class Neonize:
 
 
 @dataclass(frozen=True)
+class Leads:
+    strategy: str = "round_robin"  # runtime/vocabulary.py LEAD_STRATEGIES
+    accept_timeout_s: float = 900.0
+    protection_days: int = 30
+
+
+@dataclass(frozen=True)
 class Config:
     daemon: Daemon = field(default_factory=Daemon)
     health: Health = field(default_factory=Health)
@@ -145,6 +152,7 @@ class Config:
     chat: Chat = field(default_factory=Chat)
     logging: Logging = field(default_factory=Logging)
     neonize: Neonize = field(default_factory=Neonize)
+    leads: Leads = field(default_factory=Leads)
 
 
 def path(home: str) -> str:

@@ -16,7 +16,7 @@ import string
 from typing import Callable, Iterable
 
 from runtime.clock import EXPECTED, parse_hours
-from runtime.vocabulary import STRATEGIES
+from runtime.vocabulary import LEAD_STRATEGIES, STRATEGIES
 
 Check = Callable[[object], "str | None"]
 
@@ -167,6 +167,9 @@ RULES: dict[tuple[str, str], Check] = {
     ("logging", "max_bytes"): count(1, 1 << 40),
     ("logging", "backups"): count(0, 1000),
     ("neonize", "database"): dsn,
+    ("leads", "strategy"): one_of(LEAD_STRATEGIES),
+    ("leads", "accept_timeout_s"): seconds(1, 7 * DAY_S, lo_open=False),
+    ("leads", "protection_days"): count(0, 3650),
 }
 
 # (section, first key, second key, what must hold): first must be below (or at most) second.

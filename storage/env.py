@@ -24,6 +24,7 @@ DATABASES = (
     "meta", "masters", "conversations", "messages", "outbox", "outbox_keys", "dedupe",
     "events", "metrics", "admins", "campaigns", "quarantine", "pairing",
     "deals", "ledger", "ledger_status", "ledger_index", "payouts", "commission_rules", "agents",
+    "leads", "lead_index", "lead_state",
 )
 INITIAL_MAP_SIZE = 64 << 20
 MAX_MAP_SIZE = 64 << 30
