@@ -192,7 +192,7 @@ def _offer(txn: Txn, lead: Lead, now: float, settings: LeadSettings, by: str = "
     for other in leads_store.all(txn):
         if other.status in HELD and other.agent:
             counts[other.agent] = counts.get(other.agent, 0) + 1
-    agent = assign.choose(settings.strategy, on_duty, lead.text, counts, leads_store.cursor(txn), lead.declined)
+    agent = assign.choose(settings.strategy, on_duty, lead.text, counts, leads_store.last_assigned(txn), lead.declined)
     if agent is None:
         if lead.status == "waiting":
             return Moved(lead)
@@ -202,7 +202,7 @@ def _offer(txn: Txn, lead: Lead, now: float, settings: LeadSettings, by: str = "
                                          "can take it (`whitecaves lead assign` gives it to one)."),))
     lead = leads.offer(lead, agent, now, by=by)
     leads_store.put(txn, lead)
-    leads_store.set_cursor(txn, agent)
+    leads_store.set_last_assigned(txn, agent)
     waiting = [m.text for m in conversations.messages(txn, lead.customer)
                if m.direction == "in" and m.ts >= lead.created_ts]
     return Moved(lead, (Notice(agent, leads.lead_message(lead, waiting, settings.accept_timeout_s)),))

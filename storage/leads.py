@@ -87,12 +87,12 @@ def all(txn: Txn, agent: str | None = None, status: str | None = None) -> list[L
     return out
 
 
-def cursor(txn: Txn) -> str:
+def last_assigned(txn: Txn) -> str:
     """The agent the round robin gave the last lead to ("" at first)."""
     return txn.get("lead_state", b"rr") or ""
 
 
-def set_cursor(txn: Txn, agent: str) -> None:
+def set_last_assigned(txn: Txn, agent: str) -> None:
     txn.put("lead_state", b"rr", agent)
 
 
