@@ -24,7 +24,7 @@ class Protection:
     lead: str
 
     def until_date(self, tz: str = DEFAULT_TZ) -> str:
-        """The last day of the protection, YYYY-MM-DD in the agency's time zone."""
+        """The day the protection ends (YYYY-MM-DD, the agency's time zone): the moment it ends falls in it."""
         return dt.datetime.fromtimestamp(self.until, ZoneInfo(tz)).date().isoformat()
 
 
