@@ -170,7 +170,7 @@ def close(txn: Txn, deal_id: str, by: str = "", now: float | None = None, vat_pc
         raise CommissionError(f"deal {deal.id} cannot close: {e}") from None
     _require_agent(txn, deal.agent)
     paid = payee.divide(deal, agents_store.get(txn, deal.agent), result, rules,
-                        entries(txn, ledger_store.of_agent(txn, deal.agent)), now, tz, as_referral)
+                        lambda: entries(txn, ledger_store.of_agent(txn, deal.agent)), now, tz, as_referral)
     line = ledger_store.append(txn, ledger.earned_line(ledger_store.new_id(txn), closed, result, now, by, paid))
     deals_store.put(txn, closed)
     return Outcome(closed, Entry(line, line.status), changed=True)

@@ -12,6 +12,7 @@ what the agency already had from this agent in the plan year (deals/ledger.py
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -35,8 +36,8 @@ class Payee:
     note: str = ""
 
 
-def divide(deal: Deal, agent: Agent, result: Result, rules: RuleSet, agent_lines: list[Entry], now: float,
-           tz: str, as_referral: bool = False) -> Payee:
+def divide(deal: Deal, agent: Agent, result: Result, rules: RuleSet, agent_lines: Callable[[], list[Entry]],
+           now: float, tz: str, as_referral: bool = False) -> Payee:
     """The agent's and the agency's shares of `result`; CommissionError when the agent cannot be paid."""
     on = dt.datetime.fromtimestamp(now, ZoneInfo(tz)).date()
     plan = plans.named(rules.plans, agent.plan)
@@ -52,7 +53,10 @@ def divide(deal: Deal, agent: Agent, result: Result, rules: RuleSet, agent_lines
     if why is not None:
         raise CommissionError(f"deal {deal.id} cannot close: {why}; an admin can close it --as-referral "
                               f"to pay the referral share ({plan.referral_pct}%) instead")
-    start = plans.year_start(plan, start_of(agent, tz), on)
-    since = dt.datetime.combine(start, dt.time(), ZoneInfo(tz)).timestamp()
-    share = plans.split(part, plan, agency_share(agent_lines, since, now + 1e-6))
+    if plan.agency_cap_per_year is None:   # no cap: the year's history does not matter (and is not read)
+        share = plans.split(part, plan)
+    else:
+        start = plans.year_start(plan, start_of(agent, tz), on)
+        since = dt.datetime.combine(start, dt.time(), ZoneInfo(tz)).timestamp()
+        share = plans.split(part, plan, agency_share(agent_lines(), since, now + 1e-6))
     return Payee(share.agent, share.agency, plan.name, False)
