@@ -140,7 +140,7 @@ def main() -> None:
     try:
         with Store(home) as store:
             team = agents(args.agents)
-            store.write(lambda txn: [book.add_agent(txn, a, f"Agent {i}") for i, a in enumerate(team)]
+            store.write(lambda txn: [book.add_agent(txn, a, f"Agent {i}", brn=str(10000 + i), brn_expiry="2099-12-31") for i, a in enumerate(team)]
                         + [book.import_rules(txn, RULES, by="bench")])
             t0 = time.perf_counter()
             todo = make_deals(store, args.deals, team, args.batch)

@@ -13,7 +13,7 @@ import click
 
 from cli_commands.common import emit_json, handle_errors, phone_arg, table, where_options
 from daemon.client import request
-from runtime.vocabulary import DEAL_STAGES, TRANSACTIONS
+from runtime.vocabulary import AGENT_KINDS, DEAL_STAGES, TRANSACTIONS
 
 
 def when(ts: float | None) -> str:
@@ -184,16 +184,27 @@ def agent():
 @agent.command("add")
 @click.argument("phone", callback=phone_arg)
 @click.option("--name", required=True, help="The agent's name.")
+@click.option("--kind", type=click.Choice(AGENT_KINDS), default="employee", show_default=True,
+              help="employee or freelancer (a broker: needs a BRN to be paid commission), or referrer.")
+@click.option("--brn", default="", help="The RERA broker card number.")
+@click.option("--brn-expiry", default="", help="The broker card's expiry, YYYY-MM-DD.")
+@click.option("--regions", default="", help="Comma-separated areas the agent covers: Marina,JVC.")
+@click.option("--specialties", default="", help="Comma-separated: sale,lease.")
+@click.option("--plan", default="", help="The commission plan's name (from the rules file); none = 100 %.")
 @where_options
 @handle_errors
-def agent_add(where, phone, name):
+def agent_add(where, phone, name, kind, brn, brn_expiry, regions, specialties, plan):
     """Register PHONE as an agent.
 
     \b
-    Example: whitecaves agent add +971500000002 --name "Aisha"
+    Example: whitecaves agent add +971500000002 --name "Aisha" --brn 12345 --brn-expiry 2027-06-30
     """
-    data = request(where, "agent.add", phone=phone, name=name)
-    click.echo(f"{data['phone']} is an agent ({data['name']})")
+    data = request(where, "agent.add", phone=phone, name=name, kind=kind, brn=brn, brn_expiry=brn_expiry,
+                   regions=[w for w in regions.split(",") if w.strip()],
+                   specialties=[w for w in specialties.split(",") if w.strip()], plan=plan)
+    for warning in data.get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"{data['phone']} is an agent ({data['name']}, {data['kind']})")
 
 
 def register(main) -> None:

@@ -24,7 +24,7 @@ from storage.payouts import Payout
 
 PERIODS = ("month", "year", "all")
 EXPORT_COLUMNS = ("id", "date", "kind", "status", "agent", "deal", "rule", "commission", "vat",
-                  "agent_amount", "refers_to", "payout", "note")
+                  "agent_amount", "agency_amount", "plan", "referral", "refers_to", "payout", "note")
 
 
 def approve(txn: Txn, ref: str, by: str = "", now: float | None = None) -> Entry:

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from deals import ledger, stages
+from agents import desk as leads_desk
+from agents import registry
+from agents.errors import AgentError
+from deals import ledger, payee, stages
 from deals.commission import Result, calculate
 from deals.errors import CommissionError, DealError
 from deals.ledger import Entry
@@ -26,6 +29,7 @@ from deals.money import parse_decimal
 from deals.rules import EMPTY, RuleSet, parse
 from deals.settings import DEFAULT_VAT_PCT
 from runtime import phone
+from runtime.config import Leads as LeadSettings
 from runtime.vocabulary import DEAL_STAGES, TRANSACTIONS
 from storage import agents as agents_store
 from storage import commission_rules as rules_store
@@ -53,14 +57,20 @@ class DealView:
 
 # --- agents and rules ---------------------------------------------------------------------------
 
-def add_agent(txn: Txn, agent: str, name: str, now: float | None = None) -> agents_store.Agent:
-    agent = _phone(agent, "the agent")
-    if not name or not name.strip():
-        raise DealError("an agent needs a name (--name)")
-    record = agents_store.Agent(phone=agent, name=name.strip(), added_ts=now or time.time())
-    if not agents_store.add(txn, record):
-        raise DealError(f"{agent} is already an agent")
-    return record
+def add_agent(txn: Txn, agent: str, name: str, now: float | None = None, **details) -> agents_store.Agent:
+    """An agent (agents/registry.py checks the details: kind, BRN, regions, plan, ...)."""
+    try:
+        return registry.add_agent(txn, agent, name, now=now, **details).agent
+    except AgentError as e:
+        raise DealError(str(e)) from None
+
+
+def add_agent_checked(txn: Txn, agent: str, name: str, now: float | None = None, **details):
+    """As add_agent, with the registry's warnings (an expired licence is accepted, and said)."""
+    try:
+        return registry.add_agent(txn, agent, name, now=now, **details)
+    except AgentError as e:
+        raise DealError(str(e)) from None
 
 
 def import_rules(txn: Txn, text: str, by: str = "", now: float | None = None) -> RuleSet:
@@ -95,10 +105,20 @@ def calc(txn: Txn, price, property_type: str, transaction: str, agent: str | Non
 # --- deals --------------------------------------------------------------------------------------
 
 def new_deal(txn: Txn, agent: str, customer: str, property: str, property_type: str, transaction: str,
-             price, project: str | None = None, by: str = "", now: float | None = None) -> Deal:
-    """A deal at stage `lead`; prints as its id (D-000001)."""
+             price, project: str | None = None, by: str = "", now: float | None = None,
+             override: bool = False, protection_days: int = 30) -> Deal:
+    """A deal at stage `lead`; prints as its id (D-000001).
+
+    Refused when another agent holds the customer by first touch
+    (agents/protection.py) unless an admin `override`s; the agent's accepted
+    lead for the customer becomes `converted`.
+    """
     agent, customer = _phone(agent, "the agent"), _phone(customer, "the customer")
     _require_agent(txn, agent)
+    protected = None if override else leads_desk.may_deal(txn, agent, customer, now,
+                                                          LeadSettings(protection_days=protection_days))
+    if protected:
+        raise DealError(protected)
     if not property or not property.strip():
         raise DealError("the property is required, e.g. --property \"Villa 12, Palm\"")
     if transaction not in TRANSACTIONS:
@@ -115,6 +135,7 @@ def new_deal(txn: Txn, agent: str, customer: str, property: str, property_type: 
                 project=(project or "").strip() or None, created_ts=now, created_by=by,
                 history=(deals_store.StageChange(at=now, by=by, from_stage=None, to_stage="lead"),))
     deals_store.put(txn, deal)
+    leads_desk.converted(txn, customer, agent, deal.id, now, by)
     return deal
 
 
@@ -133,11 +154,13 @@ def set_stage(txn: Txn, deal_id: str, stage: str, by: str = "", now: float | Non
 
 
 def close(txn: Txn, deal_id: str, by: str = "", now: float | None = None, vat_pct: Decimal = DEFAULT_VAT_PCT,
-          tz: str = DEFAULT_TZ, rules: RuleSet | None = None) -> Outcome:
+          tz: str = DEFAULT_TZ, rules: RuleSet | None = None, as_referral: bool = False) -> Outcome:
     """Close a deal and write its one `earned` line; closing it again changes nothing.
 
     The commission is calculated under the rules in force on the close date
-    (`rules` overrides them, for callers that loaded them already).
+    (`rules` overrides them, for callers that loaded them already) and divided
+    by the agent's licence and plan (deals/payee.py): an unlicensed broker is
+    refused unless `as_referral` (an admin's `--as-referral`).
     """
     now = now or time.time()
     deal = get_deal(txn, deal_id)
@@ -147,12 +170,16 @@ def close(txn: Txn, deal_id: str, by: str = "", now: float | None = None, vat_pc
     closed = stages.close(deal, by, now)
     if standing is not None:   # cannot happen (cancel and reopen reverse it); never write a second one
         raise DealError(f"deal {deal.id} already has commission line {standing.line.id}")
+    rules = rules or rules_in_force(txn)
     try:
-        result = calculate(rules or rules_in_force(txn), deal.price, deal.property_type, deal.transaction,
+        result = calculate(rules, deal.price, deal.property_type, deal.transaction,
                            agent=deal.agent, project=deal.project, date=_today(now, tz), vat_pct=vat_pct)
     except CommissionError as e:
         raise CommissionError(f"deal {deal.id} cannot close: {e}") from None
-    line = ledger_store.append(txn, ledger.earned_line(ledger_store.new_id(txn), closed, result, now, by))
+    _require_agent(txn, deal.agent)
+    paid = payee.divide(deal, agents_store.get(txn, deal.agent), result, rules,
+                        lambda: entries(txn, ledger_store.of_agent(txn, deal.agent)), now, tz, as_referral)
+    line = ledger_store.append(txn, ledger.earned_line(ledger_store.new_id(txn), closed, result, now, by, paid))
     deals_store.put(txn, closed)
     return Outcome(closed, Entry(line, line.status), changed=True)
 

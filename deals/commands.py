@@ -63,10 +63,15 @@ def _id(value) -> str:
 # --- agents -------------------------------------------------------------------------------------
 
 @command("agent.add")
-def agent_add(gw, phone: str, name: str):
-    """Register an agent (minimal: phone and name), who may then use the deal chat commands"""
-    agent = _write(gw, lambda txn: book.add_agent(txn, phone, name))
-    return {"phone": agent.phone, "name": agent.name, "added_ts": agent.added_ts}
+def agent_add(gw, phone: str, name: str, kind: str = "employee", brn: str = "", brn_expiry: str = "",
+              regions=(), specialties=(), plan: str = ""):
+    """Register an agent, who may then use the deal chat commands (agents/registry.py checks the fields)"""
+    added = _write(gw, lambda txn: book.add_agent_checked(txn, phone, name, kind=kind, brn=brn,
+                                                         brn_expiry=brn_expiry, regions=regions,
+                                                         specialties=specialties, plan=plan))
+    agent = added.agent
+    return {"phone": agent.phone, "name": agent.name, "added_ts": agent.added_ts, "kind": agent.kind,
+            "warnings": list(added.warnings)}
 
 
 # --- deals --------------------------------------------------------------------------------------

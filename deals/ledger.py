@@ -59,17 +59,22 @@ class Earnings:
                 "lines": [entry_json(e) for e in self.lines]}
 
 
-def earned_line(line_id: str, deal: Deal, result: Result, ts: float, by: str) -> Line:
+def earned_line(line_id: str, deal: Deal, result: Result, ts: float, by: str, payee=None) -> Line:
     """The earned line of a deal closing with `result`.
 
-    The agent's part is the rule's "agent" split when it has one, else all of
-    it (the agents issue's plans will divide it further).
+    `payee` (deals/payee.py) divides the agent's part between the agent and
+    the agency by the agent's plan; without one the agent's part is the rule's
+    "agent" split when it has one, else all of it.
     """
     agent_part = result.share_of("agent")
+    agent_part = result.commission if agent_part is None else agent_part
     return Line(id=line_id, kind=EARNED, agent=deal.agent, deal=deal.id, rule=result.rule,
                 commission=result.commission, vat=result.vat,
-                agent_amount=result.commission if agent_part is None else agent_part,
-                status=PENDING if result.needs_approval else APPROVED, ts=ts, by=by)
+                agent_amount=agent_part if payee is None else payee.agent_amount,
+                status=PENDING if result.needs_approval else APPROVED, ts=ts, by=by,
+                agency_amount=ZERO if payee is None else payee.agency_amount,
+                plan="" if payee is None else payee.plan, referral=False if payee is None else payee.referral,
+                note="" if payee is None else payee.note)
 
 
 def live_earned(entries: Iterable[Entry]) -> Entry | None:
@@ -89,7 +94,7 @@ def clawback_line(line_id: str, earned: Entry, ts: float, by: str, reason: str) 
     e = earned.line
     return Line(id=line_id, kind=CLAWBACK, agent=e.agent, deal=e.deal, rule=e.rule, commission=-e.commission,
                 vat=-e.vat, agent_amount=-e.agent_amount, status=APPROVED, ts=ts, by=by, refers_to=e.id,
-                note=reason)
+                note=reason, agency_amount=-e.agency_amount, plan=e.plan, referral=e.referral)
 
 
 def check_decision(entry: Entry) -> None:
@@ -145,9 +150,26 @@ def earnings(agent: str, entries: Iterable[Entry], since: float = 0.0, until: fl
                     balance=earned - clawbacks - paid, lines=tuple(behind))
 
 
+def agency_share(entries: Iterable[Entry], since: float, until: float) -> Decimal:
+    """What the agency has had from one agent's plan splits in [since, until): standing earned lines
+    (pending ones included, so two deals cannot both use the same room under the cap) less clawbacks;
+    referral closes are outside the cap."""
+    entries = list(entries)
+    total = ZERO
+    for e in entries:
+        if e.line.referral or not since <= e.line.ts < until:
+            continue
+        if e.line.kind == EARNED and e.status in (PENDING, APPROVED, PAID):
+            total += e.line.agency_amount
+        elif e.line.kind == CLAWBACK:
+            total += e.line.agency_amount   # negative
+    return total
+
+
 def entry_json(e: Entry) -> dict:
     line = e.line
     return {"id": line.id, "kind": line.kind, "status": e.status, "deal": line.deal, "agent": line.agent,
             "rule": line.rule, "commission": show(line.commission), "vat": show(line.vat),
-            "agent_amount": show(line.agent_amount), "ts": line.ts, "refers_to": line.refers_to,
+            "agent_amount": show(line.agent_amount), "agency_amount": show(line.agency_amount),
+            "plan": line.plan, "referral": line.referral, "ts": line.ts, "refers_to": line.refers_to,
             "payout": line.payout, "note": line.note}

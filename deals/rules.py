@@ -3,8 +3,8 @@
 `parse(text)` returns a RuleSet or raises RuleError listing every fault, each
 naming the rule and the field (`rule "sale-2pct": rate: ...`). The file's
 format is issue 16's: `[[rule]]` tables with a `[rule.scope]`; `[[plan]]`
-tables (the agents issue) are kept raw, unread here; any other top-level key
-is refused.
+tables (how an agent's commission is split with the agency) are validated by
+agents/plans.py in the same pass; any other top-level key is refused.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
 
+from agents.plans import Plan, parse_plans
 from deals.errors import RuleError
 from deals.money import HUNDRED, parse_decimal
 from runtime import phone
@@ -72,7 +73,7 @@ class Rule:
 @dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
-    plans: tuple[dict, ...] = ()       # [[plan]] tables, raw, for the agents issue
+    plans: tuple[Plan, ...] = ()       # [[plan]] tables (agents/plans.py)
 
     def named(self, name: str) -> Rule | None:
         return next((r for r in self.rules if r.name == name), None)
@@ -108,9 +109,11 @@ def parse(text: str) -> RuleSet:
                 problems.append(f"{label}: name: another rule has the same name")
             seen.add(rule.name)
             rules.append(rule)
+    plans, plan_problems = parse_plans(raw_plans)
+    problems += plan_problems
     if problems:
         raise RuleError(problems)
-    return RuleSet(rules=tuple(rules), plans=tuple(dict(p) for p in raw_plans))
+    return RuleSet(rules=tuple(rules), plans=plans)
 
 
 def _is_table_list(value) -> bool:

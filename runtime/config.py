@@ -141,6 +141,13 @@ class Commission:
 
 
 @dataclass(frozen=True)
+class Leads:
+    strategy: str = "round_robin"  # runtime/vocabulary.py LEAD_STRATEGIES
+    accept_timeout_s: float = 900.0
+    protection_days: int = 30
+
+
+@dataclass(frozen=True)
 class Config:
     daemon: Daemon = field(default_factory=Daemon)
     health: Health = field(default_factory=Health)
@@ -157,6 +164,7 @@ class Config:
     logging: Logging = field(default_factory=Logging)
     neonize: Neonize = field(default_factory=Neonize)
     commission: Commission = field(default_factory=Commission)
+    leads: Leads = field(default_factory=Leads)
 
 
 def path(home: str) -> str:

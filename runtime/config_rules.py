@@ -16,7 +16,7 @@ import string
 from typing import Callable, Iterable
 
 from runtime.clock import EXPECTED, parse_hours
-from runtime.vocabulary import NOTE_MODES, STRATEGIES
+from runtime.vocabulary import LEAD_STRATEGIES, NOTE_MODES, STRATEGIES
 
 Check = Callable[[object], "str | None"]
 
@@ -183,6 +183,9 @@ RULES: dict[tuple[str, str], Check] = {
     ("neonize", "database"): dsn,
     ("commission", "vat_pct"): percent,
     ("commission", "currency"): currency,
+    ("leads", "strategy"): one_of(LEAD_STRATEGIES),
+    ("leads", "accept_timeout_s"): seconds(1, 7 * DAY_S, lo_open=False),
+    ("leads", "protection_days"): count(0, 3650),
 }
 
 # (section, first key, second key, what must hold): first must be below (or at most) second.

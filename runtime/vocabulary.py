@@ -34,3 +34,14 @@ DEFAULT_STRATEGY = "round-robin"
 DEAL_STAGES = ("lead", "interested", "offer", "negotiation", "inspection", "approval", "closed", "cancelled")
 OPEN_DEAL_STAGES = DEAL_STAGES[:6]   # everything before closed / cancelled
 TRANSACTIONS = ("sale", "lease", "lease_renewal", "off_plan")
+
+# How a new lead picks an agent on duty (agents/assign.py; config [leads] strategy).
+LEAD_STRATEGY_HELP = {
+    "round_robin": "each agent on duty in turn",
+    "least_open": "the agent on duty with the fewest assigned or accepted leads",
+    "region": "an agent whose regions or specialties match words of the message, else round_robin",
+}
+LEAD_STRATEGIES = tuple(LEAD_STRATEGY_HELP)
+# What an agent is: employees and freelancers broker (they need a BRN), referrers only refer.
+AGENT_KINDS = ("employee", "freelancer", "referrer")
+LEAD_STATUSES = ("open", "assigned", "accepted", "waiting", "converted", "lost")

@@ -1,7 +1,9 @@
-"""Agents: the agency's brokers, keyed by E.164 phone (the minimal registry of issue 16).
+"""Agents: the agency's brokers and referrers, keyed by E.164 phone.
 
-The agents issue extends the record (kind, licence, regions, plan, duty);
-codec ignores fields it does not know, so records written now stay readable.
+Issue 16 wrote the minimal record (phone, name, added_ts); the agents issue
+adds the rest with defaults, and codec ignores fields it does not know, so a
+record written by either version reads back in the other. agents/registry.py
+checks the values on the way in; this module only stores them.
 """
 from __future__ import annotations
 
@@ -17,11 +19,29 @@ class Agent:
     phone: str
     name: str
     added_ts: float = field(default_factory=time.time)
+    kind: str = "employee"            # runtime/vocabulary.py AGENT_KINDS
+    brn: str = ""                     # RERA broker card number; "" = none
+    brn_expiry: str = ""              # YYYY-MM-DD; "" = none
+    regions: list[str] = field(default_factory=list)
+    specialties: list[str] = field(default_factory=list)
+    plan: str = ""                    # a [[plan]] of the commission rules; "" = keeps 100 %
+    on_duty: bool = True
+    start_date: str = ""              # YYYY-MM-DD; "" = the day it was added
+    brn_alerts: list[str] = field(default_factory=list)   # "EXPIRY:DAYS" alerts already sent
 
 
 def add(txn: Txn, agent: Agent) -> bool:
     """False when the phone is already an agent (nothing changed)."""
     return txn.put("agents", text(agent.phone), agent, overwrite=False)
+
+
+def put(txn: Txn, agent: Agent) -> None:
+    """Write an existing agent's changed record."""
+    txn.put("agents", text(agent.phone), agent)
+
+
+def remove(txn: Txn, phone: str) -> bool:
+    return txn.delete("agents", text(phone))
 
 
 def get(txn: Txn, phone: str) -> Agent | None:

@@ -27,6 +27,7 @@ DATABASES = (
     "events", "metrics", "admins", "campaigns", "quarantine", "pairing",
     "deals", "ledger", "ledger_status", "ledger_index", "payouts", "commission_rules", "agents",
     "handover_notes",
+    "leads", "lead_index", "lead_state",
 )
 INITIAL_MAP_SIZE = 64 << 20
 MAX_MAP_SIZE = 64 << 30

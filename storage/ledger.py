@@ -17,6 +17,7 @@ from storage.codec import text, u64
 from storage.env import Txn
 
 PREFIX = "C"
+AMOUNTS = ("commission", "vat", "agent_amount", "agency_amount")
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,16 @@ class Line:
     rule: str | None
     commission: Decimal        # negative for clawback and payout lines
     vat: Decimal
-    agent_amount: Decimal      # what of `commission` is the agent's (100 % until the agents issue's plans)
+    agent_amount: Decimal      # what of `commission` is the agent's, by the agent's plan (agents/plans.py)
     status: str                # the status the line was written with
     ts: float = field(default_factory=time.time)
     by: str = ""
     refers_to: str | None = None   # a clawback: the earned line it reverses
     payout: str | None = None      # a payout line: its request ("P-000001")
     note: str = ""
+    agency_amount: Decimal = Decimal("0")   # the agency's share by the plan (a line written before plans: 0)
+    plan: str = ""                 # the plan the split followed ("" = none: 100 % to the agent)
+    referral: bool = False         # paid as a referral (referral_pct of the commission), outside the cap
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ def append(txn: Txn, line: Line) -> Line:
     """Write a new line, indexed by deal and agent; a line id written before is refused."""
     k = key(line.id)
     record = asdict(line)
-    for name in ("commission", "vat", "agent_amount"):
+    for name in AMOUNTS:
         record[name] = str(record[name])
     if not txn.put("ledger", k, record, overwrite=False):
         raise LineExists(f"ledger line {line.id} exists; lines are never rewritten")
@@ -132,6 +136,6 @@ def _decode(k: bytes, raw: dict) -> Line:
     if not isinstance(raw, dict):
         raise records.CorruptRecord("ledger", k, "not a map")
     fields = dict(raw)
-    for name in ("commission", "vat", "agent_amount"):
-        fields[name] = records.decimal_field("ledger", k, raw.get(name))
+    for name in AMOUNTS:
+        fields[name] = records.decimal_field("ledger", k, raw.get(name, "0" if name == "agency_amount" else None))
     return records.build("ledger", k, Line, **fields)

@@ -337,10 +337,15 @@ def test_duplicate_names_missing_name_and_bad_toml_are_refused():
         rules_mod.parse("[[rule]\n")
 
 
-def test_plans_are_kept_raw_for_the_agents_issue():
+def test_plans_are_read_and_validated_with_the_rules():
+    from agents.plans import Plan
     parsed = rules_mod.parse(only("sale-2pct") + '\n[[plan]]\nname = "70-30"\nagent_pct = "70"\n')
-    assert parsed.plans == ({"name": "70-30", "agent_pct": "70"},)
+    assert parsed.plans == (Plan(name="70-30", agent_pct=D("70")),)
     assert [r.name for r in parsed.rules] == ["sale-2pct"]
+    with pytest.raises(RuleError, match=r'plan "70-30": agent_pct: must be between 0 and 100') as e:
+        rules_mod.parse(only("sale-2pct") + '\n[[plan]]\nname = "70-30"\nagent_pct = "170"\n'
+                        '[[rule]]\nname = "x"\nkind = "fixed"\n')
+    assert any(p.startswith('rule "x": amount') for p in e.value.problems)   # the whole file, every fault
 
 
 def test_rule_json_reads_like_the_file():

@@ -16,7 +16,7 @@ RULES = '[[rule]]\nname = "sale-2pct"\nkind = "percentage"\nrate = "2"\n[rule.sc
 @pytest.fixture
 def store(tmp_path):
     s = Store(str(tmp_path))
-    s.write(lambda t: book.add_agent(t, A, "Ali"))
+    s.write(lambda t: book.add_agent(t, A, "Ali", brn="12345", brn_expiry="2099-12-31"))
     yield s
     s.close()
 

@@ -36,8 +36,8 @@ def store(tmp_path):
 
     def seed(txn):
         admins.add(txn, ADMIN)
-        book.add_agent(txn, AGENT, "Aisha")
-        book.add_agent(txn, OTHER_AGENT, "Omar")
+        book.add_agent(txn, AGENT, "Aisha", brn="12345", brn_expiry="2099-12-31")
+        book.add_agent(txn, OTHER_AGENT, "Omar", brn="23456", brn_expiry="2099-12-31")
         book.import_rules(txn, RULES)
     s.write(seed)
     yield s

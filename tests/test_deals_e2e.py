@@ -55,7 +55,7 @@ def refused(d, *args, code: int = 2) -> str:
 
 @pytest.fixture
 def agency(daemon, tmp_path):
-    daemon.cli("agent", "add", AGENT, "--name", "Aisha")
+    daemon.cli("agent", "add", AGENT, "--name", "Aisha", "--brn", "12345", "--brn-expiry", "2099-12-31")
     (tmp_path / "rules.toml").write_text(RULES)
     (tmp_path / "bad.toml").write_text(BAD_RULES)
     return daemon

@@ -20,12 +20,13 @@ import re
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAYERS = [
     {"supervision"}, {"runtime"}, {"storage"}, {"transports"}, {"commands"},
-    {"chat", "masters", "conversations", "balancing", "health", "deals"},
+    {"chat", "masters", "conversations", "balancing", "health", "agents", "deals"},
     {"actors"}, {"daemon"}, {"cli_commands", "cli"},
 ]
 RANK = {pkg: i for i, layer in enumerate(LAYERS) for pkg in layer}
 # Domains may use one another in this order only (no cycles between them).
-DOMAIN_ORDER = ["chat", "masters", "conversations", "balancing", "health", "deals"]
+# agents comes before deals: a deal pays its agent by the agent's plan and licence (deals/payee.py).
+DOMAIN_ORDER = ["chat", "masters", "conversations", "balancing", "health", "agents", "deals"]
 MAX_LINES = 400
 LONGER_FOR_A_REASON = {   # path → why it may be longer
     "supervision/supervisor.py": "the supervisor's one state machine (start, restart, intensity, shutdown) "

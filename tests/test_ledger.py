@@ -21,6 +21,7 @@ from storage import Store
 from storage import ledger as ledger_store
 
 A, B, C = "+971500000001", "+971500000002", "+971500000009"
+CARD = {"brn": "12345", "brn_expiry": "2099-12-31"}   # a broker needs a valid card to be paid (issue 17)
 RULES = """
 [[rule]]
 name = "sale-2pct"
@@ -43,7 +44,7 @@ transaction = ["off_plan"]
 @pytest.fixture
 def store(tmp_path):
     s = Store(str(tmp_path))
-    s.write(lambda t: (book.import_rules(t, RULES), book.add_agent(t, A, "Ali"), book.add_agent(t, B, "Bea")))
+    s.write(lambda t: (book.import_rules(t, RULES), book.add_agent(t, A, "Ali", **CARD), book.add_agent(t, B, "Bea", **CARD)))
     yield s
     s.close()
 
@@ -296,7 +297,7 @@ def _check_books(t, deal_ids):
 @example([("close", 1), ("cancel", 1), ("approve", 1), ("reopen", 1), ("close", 1), ("approve", 1)])
 def test_any_sequence_keeps_balance_and_pays_nothing_twice(ops):
     with tempfile.TemporaryDirectory() as home, Store(home) as s:
-        s.write(lambda t: (book.import_rules(t, RULES), book.add_agent(t, A, "Ali"), book.add_agent(t, B, "Bea")))
+        s.write(lambda t: (book.import_rules(t, RULES), book.add_agent(t, A, "Ali", **CARD), book.add_agent(t, B, "Bea", **CARD)))
         ids = [new(s, price, agent=(A, B)[i % 2]) for i, price in enumerate(PRICES)]
         requested: list[str] = []
         for op, n in ops:
