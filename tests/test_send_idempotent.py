@@ -24,8 +24,27 @@ def inbox(d):
     return [m["text"] for m in json.loads(d.cli("sim", "inbox", CUSTOMER, "--json").stdout)]
 
 
-def test_a_retry_during_a_hung_balancer_says_queued_and_is_sent_once(daemon):
-    d = daemon
+@pytest.fixture
+def slowly_watched(home, port):
+    """A daemon whose HA monitor lets a hung balancer be for 30 s (3 heartbeats of 10 s): the
+    watchdog would otherwise restart it (docs/daemon.md, "Faults") before the send's 10 s ask ends."""
+    from conftest import FAST_CONFIG, Daemon
+    from runtime import procs
+    with open(os.path.join(home, "config.toml"), "w") as f:
+        f.write(FAST_CONFIG.replace("heartbeat_s = 0.2", "heartbeat_s = 10.0"))
+    d = Daemon(home, port)
+    d.start()
+    try:
+        yield d
+    finally:
+        try:
+            d.stop()
+        finally:
+            procs.kill_all(procs.processes_of(home))
+
+
+def test_a_retry_during_a_hung_balancer_says_queued_and_is_sent_once(slowly_watched):
+    d = slowly_watched
     d.cli("master", "add", MASTER, "--name", "Sales")
     d.cli("link", "master", MASTER)
     balancer = next(a["pid"] for a in d.json("daemon", "status")["actors"] if a["name"] == "balancer")
