@@ -50,6 +50,7 @@ TRANSIENT = TRANSIENT_DEVICE_STATES
 class Balancer(BalancerAdmin, SupervisedActor):
     def on_start(self, ctx):
         self.ctx = ctx
+        self.refusals_said: set[tuple] = set()
         self.cfg = config.load(ctx.home)
         logs.configure(self.cfg.logging.level, actor="balancer")
         self.store = Store(ctx.home)
@@ -308,7 +309,7 @@ class Balancer(BalancerAdmin, SupervisedActor):
         """MasterViews with conversation counts (recounted at most every VIEWS_TTL_S unless fresh)."""
         if fresh or self._views is None or time.monotonic() - self._views_at > VIEWS_TTL_S:
             with self.store.read() as txn:
-                self._views = fo.master_views(txn, self._usable)
+                self._views = fo.master_views(txn, self._usable, refused=self._refused_value)
                 self._records = {m.phone: m for m in masters.all(txn)}
             self._views_at = time.monotonic()
             for phone in list(self.recovering):   # caught up with the others: no longer first
@@ -317,6 +318,17 @@ class Balancer(BalancerAdmin, SupervisedActor):
                 if mine is None or (usable and mine.conversations >= sum(usable) / len(usable)):
                     self.recovering.discard(phone)
         return self._views
+
+    def _refused_value(self, refusal: tuple[str, str, str]) -> None:
+        """A stored master field that would not pass `master add`: routed on a safe value; said once."""
+        if refusal in self.refusals_said:
+            return
+        self.refusals_said.add(refusal)
+        phone, field_name, why = refusal
+        log.warning("stored_value_refused", master=phone, field=field_name, why=why)
+        self._alert("warning", "stored_value_refused", phone,
+                    f"master {phone}: stored {why}; routed on a safe value until it is fixed "
+                    f"(whitecaves master remove/add)")
 
     def _hold(self) -> set[str]:
         """Owners worth waiting for: running, not failed over, only reconnecting."""

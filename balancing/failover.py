@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from balancing.handover import FailoverGate, plan_handover
 from balancing.notes import PACED, note_mode
 from balancing.strategies import MasterView
+from masters.fields import routing_fields
 from runtime.vocabulary import DEAD_DEVICE_STATES
 from storage import conversations, events, handover_notes, masters, outbox
 from storage import balancer as balancer_store
@@ -46,20 +47,27 @@ class FailoverResult:
         return dict(self.__dict__)
 
 
-def master_views(txn: Txn, usable: Callable[[masters.Master], bool]) -> list[MasterView]:
-    """Every registered master with its owned conversations and pending outbox depth."""
-    owned: dict[str, int] = {}
-    for conv in conversations.all(txn):
-        owned[conv.master] = owned.get(conv.master, 0) + 1
+def master_views(txn: Txn, usable: Callable[[masters.Master], bool],
+                 refused: Callable[[tuple[str, str, str]], None] | None = None) -> list[MasterView]:
+    """Every registered master with its owned conversations and pending outbox depth.
+
+    A stored routing field that would not pass `master add` today (a NaN weight, an unknown
+    role) is routed on a safe value instead, and `refused((phone, field, why))` is told: one bad
+    record must not make the balancer raise on every message."""
+    owned = conversations.count_by_master(txn)
     depth: dict[str, int] = {}
     for entry in outbox.pending(txn):
         if entry.master:
             depth[entry.master] = depth.get(entry.master, 0) + 1
-    return [MasterView(phone=m.phone, role=m.role if m.role in ("primary", "backup") else "backup",
-                       priority=m.priority, weight=m.weight or 1.0, region=m.region,
-                       healthy=usable(m), conversations=owned.get(m.phone, 0),
-                       outbox_depth=depth.get(m.phone, 0))
-            for m in masters.all(txn)]
+    views = []
+    for m in masters.all(txn):
+        fields, bad = routing_fields(m)
+        for field_name, why in bad:
+            if refused is not None:
+                refused((m.phone, field_name, why))
+        views.append(MasterView(phone=m.phone, **fields, healthy=usable(m),
+                                conversations=owned.get(m.phone, 0), outbox_depth=depth.get(m.phone, 0)))
+    return views
 
 
 def note_text(template: str, master: masters.Master | None, phone: str) -> str:

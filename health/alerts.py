@@ -22,6 +22,7 @@ KINDS: dict[str, str] = {
     "store_full": CRITICAL,          # the disk or the store's map is full: writes are refused
     "actor_hung": CRITICAL,         # a permanent actor stopped answering its probes: killed and restarted
     "master_degraded": WARNING,
+    "stored_value_refused": WARNING,  # a stored master field fails its check: routed on a safe value
     "queue_warning": WARNING,
     "load_imbalance": WARNING,
     "offline_backlog": WARNING,    # messages that arrived while a master was away: nobody answered them

@@ -80,3 +80,24 @@ def validate(phone, name, role="primary", priority=0, weight=1.0, region=None) -
     return {"phone": check_phone(phone), "name": check_name(name), "role": check_role(role),
             "priority": check_priority(priority), "weight": check_weight(weight),
             "region": check_region(region)}
+
+
+DEFAULT_ROUTING = {"role": "backup", "priority": MAX_PRIORITY, "weight": 1.0, "region": None}
+
+
+def routing_fields(master) -> tuple[dict, list[tuple[str, str]]]:
+    """A stored master's role, priority, weight and region, each checked as on the way in.
+
+    A value that does not pass (stored before these checks, or by hand) is replaced by a safe
+    one — last in line, ordinary weight — and named in the second result as (field, why), so
+    the caller can say so once instead of raising on every message."""
+    checks = {"role": check_role, "priority": check_priority, "weight": check_weight,
+              "region": check_region}
+    fields, refused = {}, []
+    for name, check in checks.items():
+        try:
+            fields[name] = check(getattr(master, name))
+        except BadField as e:
+            fields[name] = DEFAULT_ROUTING[name]
+            refused.append((name, str(e)))
+    return fields, refused
