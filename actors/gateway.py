@@ -173,9 +173,22 @@ class AdminGateway(SupervisedActor):
         return self.ask_peer("masters", lambda ref: sup.StartChild(ref=ref, spec=spec), started)
 
     def stop_master(self, phone: str, then) -> Pending:
-        """Stop `phone`'s session (gone for good until started again); `then()` once it stopped."""
-        return self.ask_peer("masters", lambda ref: sup.DeleteChild(ref=ref, child_id=f"master:{phone}"),
-                             lambda answer: then())
+        """Stop `phone`'s session and forget its spec (OTP: terminate_child, then delete_child);
+        `then()` once it is gone. A master not running (stopped before) is fine."""
+        child = f"master:{phone}"
+
+        def forget(answer):
+            if isinstance(answer, sup.SupervisorError) and answer.code != "not_found":
+                raise CommandError(f"could not stop master {phone}: {answer.message}")
+            _expect_answer(answer)
+            return then()
+
+        def terminated(answer):
+            if isinstance(answer, sup.SupervisorError) and answer.code != "not_found":
+                raise CommandError(f"could not stop master {phone}: {answer.message}")
+            _expect_answer(answer)
+            return self.ask_peer("masters", lambda ref: sup.DeleteChild(ref=ref, child_id=child), forget)
+        return self.ask_peer("masters", lambda ref: sup.TerminateChild(ref=ref, child_id=child), terminated)
 
     def link_master(self, phone: str, code: bool, relink: bool, then) -> Pending:
         """Ask `phone`'s session to pair (through the balancer, which knows the sessions); `then()`
@@ -206,6 +219,11 @@ def _expect_done(answer) -> None:
         raise CommandError("the masters supervisor did not answer in time")
     if isinstance(answer, sup.SupervisorError):
         raise CommandError(answer.message)
+
+
+def _expect_answer(answer) -> None:
+    if answer is None:
+        raise CommandError("the masters supervisor did not answer in time")
 
 
 def _balancer_answer(reply):

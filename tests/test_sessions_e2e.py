@@ -206,8 +206,11 @@ def test_sigkill_under_inbound_load_then_daemon_restart(sim_daemon):
             assert len(inbound) == 1, (c, inbound)
 
     # A stopped master stays stopped across a daemon restart; a running one comes back.
+    session_pid = master(d, M2)["pid"]
     d.cli("master", "stop", M2)
     assert master(d, M2)["pid"] is None
+    from runtime.procs import alive
+    wait_for("M2's session process gone", lambda: not alive(session_pid))
     old_pid = master(d, M1)["pid"]
     d.stop()
     start_daemon(d)
