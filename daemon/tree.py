@@ -27,7 +27,8 @@ def root_args(ctx: Context, cfg: Config) -> SupervisorArgs:
         ChildSpec(id="masters", actor="actors.masters:MastersSupervisor",
                   args=SupervisorArgs(
                       flags=SupervisorFlags("one_for_one", cfg.supervisor.masters_intensity,
-                                            cfg.supervisor.masters_period_s),
+                                            cfg.supervisor.masters_period_s,
+                                            concurrent_start=True, sibling_peers=False),
                       children=[], extra=ctx),
                   restart="permanent", shutdown=15.0, backoff=backoff(cfg)),
     ]

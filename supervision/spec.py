@@ -106,6 +106,13 @@ class SupervisorFlags:
     # supervisor has no such limit (OTP's start_link waits for its whole subtree): its start is
     # bounded by its own children's start timeouts.
     start_timeout_s: float = 5.0
+    # Children whose order does not matter (independent workers): every due child is started at
+    # once instead of each after the previous one's Started, and a slow start holds up no sibling.
+    concurrent_start: bool = False
+    # False: children see only the parent's peers, not each other (independent workers need no
+    # sibling's address, and n children × n restarts of Peers messages is what grows past a few
+    # hundred children).
+    sibling_peers: bool = True
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
