@@ -45,13 +45,18 @@ class FailoverResult:
         return dict(self.__dict__)
 
 
+DEPTH_SCAN, CAMPAIGN_DEPTH_SCAN = 5000, 500
+
+
 def master_views(txn: Txn, usable: Callable[[masters.Master], bool]) -> list[MasterView]:
     """Every registered master with its owned conversations and pending outbox depth."""
     owned: dict[str, int] = {}
     for conv in conversations.all(txn):
         owned[conv.master] = owned.get(conv.master, 0) + 1
     depth: dict[str, int] = {}
-    for entry in outbox.pending(txn):
+    # What the balancer's dispatch window sees (actors/balancer.py): a queued campaign of 100,000
+    # is not read in full every second; a master's depth counts its first 500 campaign entries.
+    for entry in outbox.pending(txn, limit=DEPTH_SCAN, campaign_limit=CAMPAIGN_DEPTH_SCAN):
         if entry.master:
             depth[entry.master] = depth.get(entry.master, 0) + 1
     return [MasterView(phone=m.phone, role=m.role if m.role in ("primary", "backup") else "backup",
