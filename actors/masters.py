@@ -24,8 +24,8 @@ def master_child(ctx: Context, cfg: Config, phone: str) -> ChildSpec:
 class MastersSupervisor(Supervisor):
     """Sessions are later children (supervision/supervisor.py): added once this supervisor has
     started, so one master's failing or slow start neither blocks nor fails the daemon's start;
-    it is restarted with backoff like any crash. The flags (daemon/tree.py) start them
-    concurrently and keep sibling addresses out of their peers."""
+    it is restarted with backoff like any crash. The flags (daemon/tree.py) start several
+    at once and keep sibling addresses out of their peers."""
 
     def later_children(self, args):
         ctx = args.extra

@@ -4,8 +4,8 @@ Args are SupervisorArgs (flags + child specs). It starts its children one at
 a time in start order, each after the previous answered Started, so a child
 finds its earlier siblings in Init.peers (as OTP's synchronous start_link).
 It answers Started itself only once all its static children run. With
-SupervisorFlags.concurrent_start every due child starts at once (children
-whose order does not matter); `later_children` are added just after the
+SupervisorFlags.start_window > 1 up to that many children start at once
+(children whose order does not matter); `later_children` are added just after the
 supervisor's own Started, so their failed starts are crashes (intensity,
 backoff) that neither block nor fail its start. A failed
 start (StartFailed, an exit before Started, a start timeout) does what OTP's
@@ -69,7 +69,7 @@ class Supervisor(StatusQueries, SupervisedActor):
         self._children: list[Child] = []          # in start order
         self._intensity: IntensityWindow | None = None
         self._queue: list[tuple[str, int]] = []   # (child id, batch) due to start, in order
-        self._starting: set[str] = set()          # children whose Started we wait for (one unless concurrent_start)
+        self._starting: set[str] = set()          # children whose Started we wait for (at most start_window)
         self._batches = itertools.count(1)
         self._init_queries()
         self._parent_peers: dict = {}
@@ -197,12 +197,12 @@ class Supervisor(StatusQueries, SupervisedActor):
             self._pump()
 
     def _pump(self) -> None:
-        """Start the next due child (earliest in start order), unless one is still starting;
-        with concurrent_start, every due child."""
+        """Start the next due children (earliest in start order) while fewer than the flags'
+        start_window are starting (1: one at a time, as OTP)."""
         position = {c.id: i for i, c in enumerate(self._children)}
         self._queue.sort(key=lambda entry: position.get(entry[0], -1))
-        concurrent = self.args.flags.concurrent_start
-        while (concurrent or not self._starting) and self._queue and not self._stopping:
+        window = self.args.flags.start_window
+        while len(self._starting) < window and self._queue and not self._stopping:
             cid, batch = self._queue.pop(0)
             child = self._get(cid)
             if child is not None and child.state == "restarting" and child.batch == batch:

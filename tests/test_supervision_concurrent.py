@@ -1,7 +1,7 @@
 """Many independent children (the masters): started at once, a failing or hanging start holds
 up no sibling and fails no supervisor, and the children do not see each other's addresses.
 
-SupervisorFlags.concurrent_start, SupervisorFlags.sibling_peers and Supervisor.later_children
+SupervisorFlags.start_window, SupervisorFlags.sibling_peers and Supervisor.later_children
 (supervision/spec.py, supervision/supervisor.py). Real multiprocTCPBase systems (fixture
 `actor_system`); order is read from the workers' event log, never from timings.
 """
@@ -34,7 +34,7 @@ def events(log, event):
 def test_concurrent_start_starts_every_child_before_any_has_finished_its_start(actor_system, tmp_path):
     log = str(tmp_path / "events")
     children = [worker(f"w{i}", log, start_s=0.4) for i in range(4)]
-    start_root(actor_system, SupervisorArgs(SupervisorFlags(concurrent_start=True), children), timeout=10)
+    start_root(actor_system, SupervisorArgs(SupervisorFlags(start_window=8), children), timeout=10)
     starts, ready = events(log, "start"), events(log, "ready")
     assert sorted(c for _, c in starts) == ["w0", "w1", "w2", "w3"]
     assert len(ready) == 4
@@ -54,7 +54,7 @@ def test_a_later_child_that_fails_to_start_neither_fails_the_supervisor_nor_hold
         actor_system, tmp_path):
     log = str(tmp_path / "events")
     later = [worker("a", log), worker("bad", log, crash_on_start=True), worker("c", log)]
-    args = SupervisorArgs(SupervisorFlags(intensity=1000, concurrent_start=True), [],
+    args = SupervisorArgs(SupervisorFlags(intensity=1000, start_window=8), [],
                           extra={"log": log, "later": later})
     root = start_root(actor_system, args, cls=LaterSupervisor)  # Started: not failed by 'bad'
     st = wait_until(lambda: (lambda s: s if s.get("a") and s["a"].state == "running"
@@ -69,7 +69,7 @@ def test_a_later_child_that_fails_to_start_neither_fails_the_supervisor_nor_hold
 def test_a_later_child_whose_start_hangs_does_not_hold_up_its_siblings(actor_system, tmp_path):
     log = str(tmp_path / "events")
     later = [worker("slow", log, hang_once=str(tmp_path / "hung")), worker("b", log), worker("c", log)]
-    args = SupervisorArgs(SupervisorFlags(intensity=1000, concurrent_start=True, start_timeout_s=20), [],
+    args = SupervisorArgs(SupervisorFlags(intensity=1000, start_window=8, start_timeout_s=20), [],
                           extra={"log": log, "later": later})
     root = start_root(actor_system, args, cls=LaterSupervisor)
     st = wait_until(lambda: (lambda s: s if s["b"].state == "running" and s["c"].state == "running"
@@ -79,7 +79,7 @@ def test_a_later_child_whose_start_hangs_does_not_hold_up_its_siblings(actor_sys
 
 def test_without_sibling_peers_children_see_only_their_parents_peers(actor_system, tmp_path):
     log = str(tmp_path / "events")
-    args = SupervisorArgs(SupervisorFlags(concurrent_start=True, sibling_peers=False),
+    args = SupervisorArgs(SupervisorFlags(start_window=8, sibling_peers=False),
                           [worker("a", log), worker("b", log)])
     root = start_root(actor_system, args)
     st = statuses(actor_system, root)
@@ -91,9 +91,20 @@ def test_without_sibling_peers_children_see_only_their_parents_peers(actor_syste
 
 def test_with_sibling_peers_children_see_each_other(actor_system, tmp_path):
     log = str(tmp_path / "events")
-    root = start_root(actor_system, SupervisorArgs(SupervisorFlags(concurrent_start=True),
+    root = start_root(actor_system, SupervisorArgs(SupervisorFlags(start_window=8),
                                                    [worker("a", log), worker("b", log)]))
     st = statuses(actor_system, root)
     reply = wait_until(lambda: (lambda r: r if "b" in r.peers else None)(
         ask(actor_system, st["a"].address, lambda ref: GetPeers(ref))), timeout=3)
     assert reply.peers["b"] == st["b"].address
+
+
+def test_the_start_window_bounds_how_many_children_are_starting_at_once(actor_system, tmp_path):
+    log = str(tmp_path / "events")
+    children = [worker(f"w{i}", log, start_s=0.3) for i in range(5)]
+    start_root(actor_system, SupervisorArgs(SupervisorFlags(start_window=2), children), timeout=15)
+    starting, most = 0, 0
+    for _, cid, _, ev in read_events(log):
+        starting += {"start": 1, "ready": -1}.get(ev, 0)
+        most = max(most, starting)
+    assert most == 2 and len(events(log, "ready")) == 5, read_events(log)
