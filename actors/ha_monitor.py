@@ -18,10 +18,11 @@ import structlog
 from health import record
 from health.storage_alerts import any_new_quarantined, quarantine_alerts
 from health.alerts import AlertGate, all_down_alert, make_alert, queue_alerts, transition_alerts
-from health.book import GiveUp, HealthBook, Restart, policy_from, tick_interval
+from health.book import GiveUp, HealthBook, Restart, eval_interval, policy_from, tick_interval
 from actors.ha_probes import ProbesMixin
 from actors.messages import (AdminReply, Alert, DeviceStateChanged, HealthChanged, MonitorStatus,
                              Heartbeat, OutboxChanged)
+from runtime.pidwatch import PidWatch
 from runtime import config, logs, procs
 from storage import Store, events, masters, metrics
 from supervision import messages as sup
@@ -32,6 +33,9 @@ log = structlog.get_logger("ha-monitor")
 SYNC_S = 0.5           # re-read which masters should run
 SAMPLE_S = 1.0         # queue depth sample (and its alerts)
 SAVE_HISTORY_S = 10.0  # persist the queue-depth history
+# The whole tree's restart counts (for the metrics): every session's status crosses three
+# processes, so at hundreds of masters once a second was a steady idle cost.
+TREE_SAMPLE_S = 10.0
 
 
 class HAMonitor(ProbesMixin, SupervisedActor):
@@ -52,6 +56,11 @@ class HAMonitor(ProbesMixin, SupervisedActor):
             self.gate: AlertGate = record.load_gate(txn, self.cfg.alerts.repeat_s)
             self.queue = record.load_queue_history(txn, SAMPLE_S)
         self.book.sync(running, now)
+        # Ended sessions are noticed through pidfds, not by asking every pid each tick (runtime/pidwatch.py)
+        self.pidwatch, self.gone = PidWatch(), set()
+        for pid in self.book.pids.values():
+            self.pidwatch.watch(pid)
+        self.last_eval = self.last_tree = 0.0
         self.store.write(lambda txn: [record.note_state(txn, phone, t.state, now)
                                       for phone, t in self.book.trackers.items()])
         self.last_sync = self.last_sample = self.last_save = time.monotonic()
@@ -81,6 +90,7 @@ class HAMonitor(ProbesMixin, SupervisedActor):
         if isinstance(msg, Heartbeat):
             if msg.phone not in self.book.trackers:
                 self._sync(now)   # a master added since the last sync
+            self.pidwatch.watch(msg.pid)
             transitions, restarted = self.book.heartbeat(msg.phone, msg.device_state, msg.pid, now)
             if restarted:
                 self.store.write(lambda txn: metrics.incr(txn, f"restarts:master:{msg.phone}"))
@@ -117,15 +127,23 @@ class HAMonitor(ProbesMixin, SupervisedActor):
                 quarantined = any_new_quarantined(txn)
             if quarantined:
                 self._queued(self.store.write(lambda txn: self._store_alerts(txn, quarantine_alerts(txn, now))))
-        dead = self.book.dead_processes(self._alive)
-        if dead:
-            self._ask_supervisor_about(dead, now)
-        self._transitions(self.book.tick(now), now)
-        for action in self.book.recoveries(now):
-            self._recover(action)
+        ended = {pid for pid in self.pidwatch.ended() if not self._alive(pid)}   # (the tests' seam)
+        if ended:
+            self.gone = (self.gone | ended) & set(self.book.pids.values())
+            dead = self.book.dead_processes(lambda pid: pid not in self.gone)
+            if dead:
+                self._ask_supervisor_about(dead, now)
+        # Heartbeat ages matter to a twentieth of a heartbeat, not to a tick: at 500 masters,
+        # re-evaluating every one every 50 ms was most of the monitor's idle CPU.
+        if mono - self.last_eval >= eval_interval(self.cfg.health.heartbeat_s):
+            self.last_eval = mono
+            self._transitions(self.book.tick(now), now)
+            for action in self.book.recoveries(now):
+                self._recover(action)
         if mono - self.last_sample >= SAMPLE_S:
             self.last_sample = mono
-            if self.parent is not None:   # the root: restarts of every actor, for the metrics
+            if self.parent is not None and mono - self.last_tree >= TREE_SAMPLE_S:   # restarts, for the metrics
+                self.last_tree = mono
                 self.tree_ref = f"tree:{os.urandom(4).hex()}"
                 self.send(self.parent, sup.WhichChildren(self.tree_ref, recursive=True, timeout_s=0.5))
             self._sample(now, save=mono - self.last_save >= SAVE_HISTORY_S)

@@ -22,10 +22,15 @@ def master_child(ctx: Context, cfg: Config, phone: str) -> ChildSpec:
 
 
 class MastersSupervisor(Supervisor):
-    def initial_children(self, args):
+    """Sessions are later children (supervision/supervisor.py): added once this supervisor has
+    started, so one master's failing or slow start neither blocks nor fails the daemon's start;
+    it is restarted with backoff like any crash. The flags (daemon/tree.py) start several
+    at once and keep sibling addresses out of their peers."""
+
+    def later_children(self, args):
         ctx = args.extra
         cfg = config.load(ctx.home)
         # Open, read, close: a child forked while we hold LMDB open would inherit the handle.
         with Store(ctx.home) as store, store.read() as txn:
             running = [m.phone for m in masters.all(txn) if m.desired == "running"]
-        return list(args.children) + [master_child(ctx, cfg, phone) for phone in running]
+        return [master_child(ctx, cfg, phone) for phone in running]

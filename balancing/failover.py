@@ -47,6 +47,9 @@ class FailoverResult:
         return dict(self.__dict__)
 
 
+DEPTH_SCAN, CAMPAIGN_DEPTH_SCAN = 5000, 500
+
+
 def master_views(txn: Txn, usable: Callable[[masters.Master], bool],
                  refused: Callable[[tuple[str, str, str]], None] | None = None) -> list[MasterView]:
     """Every registered master with its owned conversations and pending outbox depth.
@@ -56,7 +59,9 @@ def master_views(txn: Txn, usable: Callable[[masters.Master], bool],
     record must not make the balancer raise on every message."""
     owned = conversations.count_by_master(txn)
     depth: dict[str, int] = {}
-    for entry in outbox.pending(txn):
+    # What the balancer's dispatch window sees (actors/balancer.py): a queued campaign of 100,000
+    # is not read in full every second; a master's depth counts its first 500 campaign entries.
+    for entry in outbox.pending(txn, limit=DEPTH_SCAN, campaign_limit=CAMPAIGN_DEPTH_SCAN):
         if entry.master:
             depth[entry.master] = depth.get(entry.master, 0) + 1
     views = []

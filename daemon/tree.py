@@ -9,10 +9,17 @@
 """
 from __future__ import annotations
 
+import os
+
 from actors.masters import backoff
 from runtime.config import Config
 from runtime.context import Context
 from supervision.spec import ChildSpec, SupervisorArgs, SupervisorFlags
+
+
+# Sessions starting at once: enough to keep the cores busy, few enough that each answers within
+# its start timeout on a loaded host (docs/scale.md).
+MASTERS_START_WINDOW = max(4, 4 * (os.cpu_count() or 1))
 
 
 def root_args(ctx: Context, cfg: Config) -> SupervisorArgs:
@@ -27,7 +34,8 @@ def root_args(ctx: Context, cfg: Config) -> SupervisorArgs:
         ChildSpec(id="masters", actor="actors.masters:MastersSupervisor",
                   args=SupervisorArgs(
                       flags=SupervisorFlags("one_for_one", cfg.supervisor.masters_intensity,
-                                            cfg.supervisor.masters_period_s),
+                                            cfg.supervisor.masters_period_s,
+                                            start_window=MASTERS_START_WINDOW, sibling_peers=False),
                       children=[], extra=ctx),
                   restart="permanent", shutdown=15.0, backoff=backoff(cfg)),
     ]

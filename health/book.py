@@ -43,6 +43,12 @@ def tick_interval(heartbeat_s: float) -> float:
     return max(0.005, min(heartbeat_s / 10.0, 0.05))
 
 
+def eval_interval(heartbeat_s: float) -> float:
+    """How often every master's heartbeat age is re-evaluated: a twentieth of a heartbeat
+    (a hang is declared within failed_after + 0.05 heartbeats), never more often than a tick."""
+    return max(tick_interval(heartbeat_s), heartbeat_s / 20.0)
+
+
 def policy_from(health_cfg) -> HealthPolicy:
     """The policy from the [health] section; a quarter heartbeat of grace absorbs
     scheduling jitter (a heartbeat a little late is not a missed one)."""

@@ -23,7 +23,7 @@ log = structlog.get_logger("storage")
 T = TypeVar("T")
 
 DATABASES = (
-    "meta", "masters", "conversations", "messages", "outbox", "outbox_keys", "dedupe",
+    "meta", "masters", "conversations", "messages", "outbox", "outbox_keys", "outbox_lanes", "dedupe",
     "events", "metrics", "admins", "campaigns", "quarantine", "pairing",
     "deals", "ledger", "ledger_status", "ledger_index", "payouts", "commission_rules", "agents",
     "handover_notes",

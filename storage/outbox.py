@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from storage import campaigns, outbox_lanes as lanes
 from storage.codec import text, u64
 from storage.env import Txn
 
@@ -63,7 +64,12 @@ def get(txn: Txn, entry_id: int) -> OutboxEntry | None:
 
 
 def put(txn: Txn, entry: OutboxEntry) -> None:
+    """Write the entry; its lane index follows its state (storage/outbox_lanes.py)."""
     txn.put("outbox", u64(entry.id), entry)
+    if entry.state == "pending":
+        lanes.add(txn, entry.kind, entry.id)
+    else:
+        lanes.remove(txn, entry.kind, entry.id)
 
 
 def all(txn: Txn) -> list[OutboxEntry]:  # noqa: A001
@@ -72,28 +78,27 @@ def all(txn: Txn) -> list[OutboxEntry]:  # noqa: A001
 
 def pending(txn: Txn, master: str | None = None, now: float | None = None,
             limit: int = 0, campaign_limit: int = 0) -> list[OutboxEntry]:
-    """Pending entries due by `now` (all when None), oldest first.
+    """Pending entries due by `now` (all when None): lane by lane (replies and operators'
+    sends, alerts, hand-over notes, campaigns; storage/outbox_lanes.py), oldest first in each.
 
-    `campaign_limit` caps the campaign entries returned (they are not counted
-    in `limit`), so a big campaign held back by rate limits cannot hide the
-    replies queued after it.
+    `limit` caps the entries of the lanes before the campaign's, `campaign_limit`
+    the campaign's (0: no cap), so a big campaign is never read past its cap and
+    cannot hide the replies queued after it.
     """
     out = []
-    campaigns = others = 0
-    for _, e in txn.scan("outbox", OutboxEntry):
-        if e.state != "pending" or (master is not None and e.master != master):
-            continue
-        if now is not None and e.next_ts > now:
-            continue
-        if campaign_limit and e.kind == "campaign":
-            campaigns += 1
-            if campaigns <= campaign_limit:
-                out.append(e)
-            continue
-        out.append(e)
-        others += 1
-        if limit and others >= limit:
-            break
+    for lane in lanes.LANES:
+        cap = campaign_limit if lane == "campaign" else limit
+        taken = 0
+        for entry_id in lanes.ids(txn, lane):
+            e = get(txn, entry_id)
+            if e is None or e.state != "pending" or (master is not None and e.master != master):
+                continue
+            if now is not None and e.next_ts > now:
+                continue
+            out.append(e)
+            taken += 1
+            if cap and taken >= cap:
+                break
     return out
 
 
@@ -107,6 +112,9 @@ def delivered(txn: Txn, entry_id: int, message_id: str, master: str) -> OutboxEn
     if entry is None:
         return None
     txn.delete("outbox", u64(entry_id))
+    lanes.remove(txn, entry.kind, entry_id)
+    if entry.campaign:
+        campaigns.count(txn, entry.campaign, sent=1)
     txn.put("outbox_keys", text(entry.key), {"id": entry_id, "state": "delivered",
                                               "message_id": message_id, "master": master,
                                               "ts": time.time()})
@@ -124,6 +132,8 @@ def failed(txn: Txn, entry_id: int, error: str, retry_at: float, max_attempts: i
     entry.last_error = error
     if final or entry.attempts >= max_attempts:
         entry.state = "dead"
+        if entry.campaign:
+            campaigns.count(txn, entry.campaign, dead=1)
     else:
         entry.next_ts = retry_at
     put(txn, entry)
@@ -135,6 +145,8 @@ def retry(txn: Txn, entry_id: int) -> OutboxEntry | None:
     entry = get(txn, entry_id)
     if entry is None:
         return None
+    if entry.campaign and entry.state == "dead":
+        campaigns.count(txn, entry.campaign, dead=-1)
     entry.state, entry.attempts, entry.next_ts = "pending", 0, 0.0
     put(txn, entry)
     return entry

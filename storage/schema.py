@@ -7,11 +7,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from storage import codec
+from storage import codec, outbox_lanes
 
-CURRENT = 1
+CURRENT = 2
+
+
+def _lanes_and_campaign_counters(txn) -> None:
+    """2: the outbox's lane index and each campaign's sent/dead counters (issue 18)."""
+    # Raw records: the record modules import storage.env, which runs this (no cycle).
+    outbox_lanes.rebuild(txn)
+    for key, record in txn.scan("campaigns", prefix=b"campaign:"):
+        sent = dead = 0
+        for _, known in txn.scan("outbox_keys", prefix=codec.text(f"campaign:{record['name']}:")):
+            if known.get("state") == "delivered":
+                sent += 1
+            else:
+                entry = txn.get("outbox", codec.u64(known["id"]))
+                dead += entry is not None and entry.get("state") == "dead"
+        txn.put("campaigns", key, {**record, "sent": sent, "dead": dead})
+
+
 MIGRATIONS: dict[int, Callable] = {
     1: lambda txn: None,  # the first schema: nothing to convert
+    2: _lanes_and_campaign_counters,
 }
 
 

@@ -106,11 +106,20 @@ class SupervisorFlags:
     # supervisor has no such limit (OTP's start_link waits for its whole subtree): its start is
     # bounded by its own children's start timeouts.
     start_timeout_s: float = 5.0
+    # How many children may be starting at once. 1 (OTP): each after the previous one's Started, in
+    # start order. More, for children whose order does not matter (independent workers): a slow or
+    # hanging start holds up no sibling. A window, not "all at once": 500 processes starting
+    # together on 2 cores missed their start timeout and were killed in a loop (docs/scale.md).
+    start_window: int = 1
+    # False: children see only the parent's peers, not each other (independent workers need no
+    # sibling's address, and n children × n restarts of Peers messages is what grows past a few
+    # hundred children).
+    sibling_peers: bool = True
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}")
-        if self.intensity < 0 or self.period_s <= 0 or self.start_timeout_s <= 0:
+        if self.intensity < 0 or self.period_s <= 0 or self.start_timeout_s <= 0 or self.start_window < 1:
             raise ValueError(f"invalid supervisor flags {self}")
 
 

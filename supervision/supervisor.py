@@ -3,7 +3,11 @@
 Args are SupervisorArgs (flags + child specs). It starts its children one at
 a time in start order, each after the previous answered Started, so a child
 finds its earlier siblings in Init.peers (as OTP's synchronous start_link).
-It answers Started itself only once all its static children run. A failed
+It answers Started itself only once all its static children run. With
+SupervisorFlags.start_window > 1 up to that many children start at once
+(children whose order does not matter); `later_children` are added just after the
+supervisor's own Started, so their failed starts are crashes (intensity,
+backoff) that neither block nor fail its start. A failed
 start (StartFailed, an exit before Started, a start timeout) does what OTP's
 supervisor.erl does:
 - a static child at the supervisor's own start: the children already started
@@ -65,7 +69,7 @@ class Supervisor(StatusQueries, SupervisedActor):
         self._children: list[Child] = []          # in start order
         self._intensity: IntensityWindow | None = None
         self._queue: list[tuple[str, int]] = []   # (child id, batch) due to start, in order
-        self._starting: str | None = None         # the child whose Started we wait for
+        self._starting: set[str] = set()          # children whose Started we wait for (at most start_window)
         self._batches = itertools.count(1)
         self._init_queries()
         self._parent_peers: dict = {}
@@ -77,6 +81,12 @@ class Supervisor(StatusQueries, SupervisedActor):
     def initial_children(self, args: SupervisorArgs) -> list[ChildSpec]:
         """The children started with the supervisor (override to read them from storage)."""
         return list(args.children)
+
+    def later_children(self, args: SupervisorArgs) -> list[ChildSpec]:
+        """Children added right after the supervisor has started (override to read them from
+        storage). Their start is not part of the supervisor's: a failed one is a crash (intensity,
+        then backoff), never a failed start of the supervisor or of its parent."""
+        return []
 
     # ------------------------------------------------------------ lifecycle
 
@@ -93,7 +103,17 @@ class Supervisor(StatusQueries, SupervisedActor):
         self._initial = [c.id for c in self._children]
         self._schedule(list(self._initial), delay=0.0, count_restart=False, kind="initial")
         if not self._initial:
-            self.start_done()
+            self._start_complete()
+
+    def _start_complete(self) -> None:
+        """Every static child runs: answer Started, then start the later children."""
+        self.start_done()
+        specs = [s for s in self.later_children(self.args) if self._get(s.id) is None]
+        check_unique_ids(specs)
+        for spec in specs:
+            self._add(spec)
+        if specs:
+            self._schedule([s.id for s in specs], delay=0.0, count_restart=False, kind="restart")
 
     def on_stop(self) -> None:
         self._stopping = True
@@ -104,7 +124,7 @@ class Supervisor(StatusQueries, SupervisedActor):
 
     def on_peers(self, peers: dict) -> None:
         self._parent_peers = dict(peers)
-        self._broadcast_peers()
+        self._broadcast_peers(parent_changed=True)
 
     # ------------------------------------------------------------ messages
 
@@ -177,10 +197,12 @@ class Supervisor(StatusQueries, SupervisedActor):
             self._pump()
 
     def _pump(self) -> None:
-        """Start the next due child (earliest in start order), unless one is still starting."""
+        """Start the next due children (earliest in start order) while fewer than the flags'
+        start_window are starting (1: one at a time, as OTP)."""
         position = {c.id: i for i, c in enumerate(self._children)}
         self._queue.sort(key=lambda entry: position.get(entry[0], -1))
-        while self._starting is None and self._queue and not self._stopping:
+        window = self.args.flags.start_window
+        while len(self._starting) < window and self._queue and not self._stopping:
             cid, batch = self._queue.pop(0)
             child = self._get(cid)
             if child is not None and child.state == "restarting" and child.batch == batch:
@@ -192,7 +214,7 @@ class Supervisor(StatusQueries, SupervisedActor):
         child.pid = child_pid(self, child.address)
         child.state, child.started_at, child.exit_reason, child.due_at = "starting", time.monotonic(), None, None
         child.start_error = None
-        self._starting = child.id
+        self._starting.add(child.id)
         self.send(child.address, Init(child.id, child.spec.args, self._peers_for_children()))
         if not child.is_supervisor:  # a supervisor's start is bounded by its children's (see SupervisorFlags)
             self.after(self.args.flags.start_timeout_s, f"start:{child.id}", child.generation)
@@ -204,7 +226,7 @@ class Supervisor(StatusQueries, SupervisedActor):
         child.state, child.address = "running", sender
         child.pid = child.pid or msg.pid
         self.cancel_timer(f"start:{child.id}")
-        self._starting = None
+        self._starting.discard(child.id)
         self._answer_waiters(child, None)
         self._broadcast_peers()
         self._settle_initial(child.id)
@@ -215,7 +237,7 @@ class Supervisor(StatusQueries, SupervisedActor):
         if cid in self._initial:
             self._initial.remove(cid)
             if not self._initial:
-                self.start_done()
+                self._start_complete()
 
     # ------------------------------------------------------------ exits
 
@@ -315,8 +337,7 @@ class Supervisor(StatusQueries, SupervisedActor):
         child.address = child.pid = None
         child.exit_reason = None
         self.cancel_timer(f"start:{child.id}")
-        if self._starting == child.id:
-            self._starting = None
+        self._starting.discard(child.id)
 
     def _remove(self, child: Child) -> None:
         self._children = [c for c in self._children if c is not child]
@@ -399,10 +420,14 @@ class Supervisor(StatusQueries, SupervisedActor):
 
     def _peers_for_children(self) -> dict:
         peers = dict(self._parent_peers)
+        if self.args is not None and not self.args.flags.sibling_peers:
+            return peers
         peers.update({c.id: c.address for c in self._children if c.state == "running"})
         return peers
 
-    def _broadcast_peers(self) -> None:
+    def _broadcast_peers(self, parent_changed: bool = False) -> None:
+        if self.args is None or not (parent_changed or self.args.flags.sibling_peers):
+            return  # what the children see has not changed (siblings are not part of it)
         peers = self._peers_for_children()
         for child in self._children:
             if child.state == "running":

@@ -90,6 +90,9 @@ class Worker(SupervisedActor):
             raise RuntimeError(f"{self.child_id} refuses to start")
         if self.args.get("fail_if") and os.path.exists(self.args["fail_if"]):
             raise RuntimeError(f"{self.child_id} cannot start while {self.args['fail_if']} exists")
+        if self.args.get("start_s"):   # a slow start, then a 'ready' line
+            time.sleep(self.args["start_s"])
+            record(self.args.get("log"), self.child_id, "ready")
         marker = self.args.get("hang_once")
         if marker and not os.path.exists(marker):
             open(marker, "w").close()
@@ -128,6 +131,14 @@ class LoggingSupervisor(Supervisor):
         super().on_stop()
         if self.args is not None:
             record((self.args.extra or {}).get("log"), self.child_id, "stop")
+
+
+class LaterSupervisor(LoggingSupervisor):
+    """Its later children are args.extra['later'] (the way the masters supervisor reads its own
+    from storage once it has started)."""
+
+    def later_children(self, args):
+        return list((args.extra or {}).get("later", []))
 
 
 def actor_path(cls: type) -> str:

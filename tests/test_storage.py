@@ -156,20 +156,21 @@ def test_events_newest_first_and_conversation_messages(tmp_path):
 def test_schema_migrations_run_once_in_order_and_a_newer_store_is_refused(tmp_path, monkeypatch):
     from storage import schema
     home = str(tmp_path)
-    Store(home).close()  # version 1
+    Store(home).close()  # the current version
+    now = schema.CURRENT
     ran = []
 
-    def to_2(txn):
-        ran.append(2)
-        txn.put("metrics", b"migrated", 2)
+    def to_next(txn):
+        ran.append(now + 1)
+        txn.put("metrics", b"migrated", now + 1)
 
-    monkeypatch.setattr(schema, "CURRENT", 2)
-    monkeypatch.setitem(schema.MIGRATIONS, 2, to_2)
+    monkeypatch.setattr(schema, "CURRENT", now + 1)
+    monkeypatch.setitem(schema.MIGRATIONS, now + 1, to_next)
     for _ in range(2):
         with Store(home) as store, store.read() as txn:
-            assert schema.version(txn) == 2 and txn.get("metrics", b"migrated") == 2
-    assert ran == [2], "a migration runs once"
+            assert schema.version(txn) == now + 1 and txn.get("metrics", b"migrated") == now + 1
+    assert ran == [now + 1], "a migration runs once"
 
-    monkeypatch.setattr(schema, "CURRENT", 1)
+    monkeypatch.setattr(schema, "CURRENT", now)
     with pytest.raises(schema.SchemaTooNew):
         Store(home)
