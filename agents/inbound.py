@@ -8,7 +8,9 @@ none of them does.
 
 - The customer's first message to any master (the conversation is new) that
   is not a command opens a lead, offered at once (agents/desk.py); no agent
-  on duty: the admins are told and the lead waits.
+  on duty: the admins are told and the lead waits. An agency with no agents
+  registered at all does not use leads: nothing is opened (and the admins
+  are not told about every customer).
 - Once an agent accepted the customer's lead, each message (text, or a
   media placeholder such as "[photo] caption") goes to that agent, prefixed
   with the customer's name or number; before the accept, messages wait in
@@ -19,6 +21,7 @@ from __future__ import annotations
 from agents import desk, relay
 from agents.notify import queue_moved, queue_relay
 from runtime.config import Leads as LeadSettings
+from storage import agents as agents_store
 from storage import conversations
 from storage.env import Txn
 
@@ -32,7 +35,7 @@ def on_customer_message(txn: Txn, master: str, customer: str, msg: conversations
     if lead is not None:
         body = relay.forward_text(customer, name, _with_media(msg))
         return int(queue_relay(txn, lead.agent, customer, body, key=f"relay:{master}:{msg.message_id}"))
-    if first:
+    if first and agents_store.any_agent(txn):
         return queue_moved(txn, desk.on_first_message(txn, customer, master, msg.text, now, settings))
     return 0
 
