@@ -24,7 +24,8 @@ COMMANDS = {
     "admin": "admins",
     "logs": "logs",
     "demo": "demo",
-    "deal": "deals", "agent": "deals", "commission": "commission", "payout": "commission",
+    "deal": "deals", "agent": "agents", "leads": "agents", "lead": "agents", "agents": "agents",
+    "commission": "commission", "payout": "commission",
     "store": "store",
 }
 

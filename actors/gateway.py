@@ -17,6 +17,7 @@ import structlog
 from thespian.actors import WakeupMessage
 
 from actors.masters import master_child
+from agents import timers as lead_timers
 from actors.messages import AdminReply, AdminRequest, Link, MonitorStatus, OutboxChanged, ToMaster, new_ref
 from chat.dispatch import format_forwarded
 from commands import registry
@@ -30,6 +31,7 @@ from supervision.actor import SupervisedActor
 
 log = structlog.get_logger("admin")
 ASK_TIMEOUT_S = 10.0
+LICENCE_FIRST_S = 5.0   # the first licence check soon after a start, then daily
 
 
 class Pending:
@@ -45,6 +47,25 @@ class AdminGateway(SupervisedActor):
         logs.configure(self.cfg.logging.level, actor="admin")
         self.store = Store(ctx.home)
         self.waiting: dict[str, tuple] = {}  # our ref → (reply_to, request, then(answer) → data)
+        self.arm_leads()
+        self.after(LICENCE_FIRST_S, "licences")
+
+    # --- the leads' clocks (agents/timers.py) ----------------------------------------
+
+    def arm_leads(self) -> None:
+        """(Re)arm the accept timer for the earliest offer's deadline (at least every accept_timeout_s)."""
+        with self.store.read() as txn:
+            self.after(lead_timers.next_in(txn, time.time(), self.cfg.leads), "leads")
+
+    def on_timer(self, name: str, payload) -> None:
+        if name == "leads":
+            if self.store.write(lambda txn: lead_timers.expire_due(txn, time.time(), self.cfg.leads)):
+                self.poke_balancer("lead handed on")
+            self.arm_leads()
+        elif name == "licences":
+            if self.store.write(lambda txn: lead_timers.licence_due(txn, time.time())):
+                self.poke_balancer("licence alert")
+            self.after(lead_timers.DAY_S, "licences")
 
     def on_message(self, msg, sender):
         if isinstance(msg, AdminRequest):

@@ -17,6 +17,7 @@ import structlog
 from thespian.actors import ThespianWatch, WatchMessage
 
 from actors.masters import backoff
+from agents import inbound as lead_inbound
 from actors.session_sends import SessionSends
 from masters import device
 from conversations import media
@@ -156,7 +157,9 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
     def _media_done(self, outcomes: list) -> None:
         """Record the downloads the media worker finished (conversations/media.py)."""
         if outcomes:
-            self.store.write(lambda txn: [media.record(txn, o) for o in outcomes])
+            self.store.write(lambda txn: [media.record(txn, o) and o.state == "stored" and
+                                          lead_inbound.on_media_stored(txn, o.customer, o.message_id, o.path)
+                                          for o in outcomes])
             for o in outcomes:
                 log.info("media", message_id=o.message_id, state=o.state, path=o.path, error=o.error)
 
@@ -201,8 +204,11 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
     def _inbound(self, batch: list[ev.Inbound]) -> None:
         """Handle the inbound messages of one poll in ONE write transaction (under load that is
         one commit for many messages, not one each), then ack them, then tell the others."""
-        rules = Rules(now=time.time(), backlog_max_age_s=self.cfg.session.backlog_max_age_s,
-                      resolve=getattr(self.transport, "phone_for_lid", None))
+        now = time.time()
+        rules = Rules(now=now, backlog_max_age_s=self.cfg.session.backlog_max_age_s,
+                      resolve=getattr(self.transport, "phone_for_lid", None),
+                      leads=lambda txn, master, customer, msg, first: lead_inbound.on_customer_message(
+                          txn, master, customer, msg, first, now, self.cfg.leads))
         handled = self.store.write(lambda txn: handle_inbound(txn, self.phone, batch, self.cfg.chat, rules, self.cfg))
         for event in batch:
             if getattr(event, "message_id", ""):

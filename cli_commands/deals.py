@@ -51,9 +51,11 @@ def deal():
 @click.option("--transaction", required=True, type=click.Choice(TRANSACTIONS), help="What kind of deal.")
 @click.option("--price", required=True, help="The price (annual rent for leases), a decimal: 2000000 or 2,000,000.")
 @click.option("--project", help="The project or development, if any.")
+@click.option("--override", is_flag=True, help="Admin: record it although another agent holds the customer "
+                                              "by first touch (docs/agents.md).")
 @where_options
 @handle_errors
-def new(where, agent, customer, property_, property_type, transaction, price, project):
+def new(where, agent, customer, property_, property_type, transaction, price, project, override):
     """Record a new deal at stage lead and print its id.
 
     \b
@@ -61,7 +63,8 @@ def new(where, agent, customer, property_, property_type, transaction, price, pr
                --property "Villa 12, Palm" --type villa --transaction sale --price 2000000
     """
     data = request(where, "deal.new", agent=agent, customer=customer, property=property_,
-                   property_type=property_type, transaction=transaction, price=price, project=project)
+                   property_type=property_type, transaction=transaction, price=price, project=project,
+                   override=override)
     click.echo(data["id"])
 
 
@@ -84,15 +87,18 @@ def stage(where, deal_id, stage, reason):
 
 @deal.command("close")
 @click.argument("deal_id")
+@click.option("--as-referral", is_flag=True, help="Admin: pay the agent's plan's referral share (an agent "
+                                                  "without a valid broker card on the close date).")
 @where_options
 @handle_errors
-def close(where, deal_id):
+def close(where, deal_id, as_referral):
     """Close DEAL_ID: its commission is calculated and recorded once (closing again changes nothing).
 
     \b
     Example: whitecaves deal close D-000001
+             whitecaves deal close D-000002 --as-referral
     """
-    click.echo(outcome_text(request(where, "deal.close", deal_id=deal_id)))
+    click.echo(outcome_text(request(where, "deal.close", deal_id=deal_id, as_referral=as_referral)))
 
 
 @deal.command("cancel")
@@ -208,5 +214,4 @@ def agent_add(where, phone, name, kind, brn, brn_expiry, regions, specialties, p
 
 
 def register(main) -> None:
-    main.add_command(deal)
-    main.add_command(agent)
+    main.add_command(deal)   # the agent group is registered with its other commands by cli_commands/agents.py

@@ -31,7 +31,8 @@ from typing import Callable
 
 # Every module whose functions are commands. A new domain adds its module here.
 MODULES = ("chat.commands", "masters.commands", "balancing.commands", "health.commands",
-           "deals.commands", "deals.chat_commands", "conversations.commands")
+           "deals.commands", "deals.chat_commands", "conversations.commands", "agents.chat_commands",
+           "agents.commands", "deals.agent_commands")
 WHERE = ("session", "gateway", "balancer")
 Phone = str   # a parameter annotated Phone is normalised to E.164 from chat words
 

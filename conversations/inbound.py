@@ -19,6 +19,7 @@ What it decides for each message (issue 14):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 from chat import auto_replies, respond
 from chat.dispatch import Forward
@@ -38,6 +39,9 @@ class Rules:
     now: float
     backlog_max_age_s: float = 600.0
     resolve: Resolver | None = None
+    # leads(txn, master, customer, message, first) after a customer's message is stored: opens a lead or
+    # relays it to the agent (agents/inbound.py; the session sets it, as agents/ sits above conversations/)
+    leads: Callable | None = None
 
 
 @dataclass
@@ -81,7 +85,8 @@ def handle_inbound(txn, master: str, batch: list, chat_config, rules: Rules, con
         elif event.from_me:
             handled.append(_from_phone(txn, master, event, customer, chat_config))
         else:
-            handled.append(_from_customer(txn, master, event, customer, held, chat_config, rules.now, config))
+            handled.append(_from_customer(txn, master, event, customer, held, chat_config, rules.now, config,
+                                          rules.leads))
     return handled
 
 
@@ -110,15 +115,18 @@ def _from_phone(txn, master: str, event: ev.Inbound, customer: str, chat) -> Han
 
 
 def _from_customer(txn, master: str, event: ev.Inbound, customer: str, held: bool, chat,
-                   now: float, config=None) -> Handled:
+                   now: float, config=None, leads: Callable | None = None) -> Handled:
     forwards: list[Forward] = []
     replies: list[str] = []
+    first = conversations.get(txn, customer) is None
     if not held:
         conv = conversations.get(txn, customer) or conversations.Conversation(customer=customer, master=master)
         replies = _replies(txn, master, customer, conv, event.text, chat, now, forwards, config)
         conversations.put(txn, conv)
-    conv = conversations.add_message(txn, _message(event, customer, master, direction="in",
-                                                   author="customer", answered=bool(replies), held=held))
+    msg = _message(event, customer, master, direction="in", author="customer", answered=bool(replies), held=held)
+    conv = conversations.add_message(txn, msg)
+    if leads is not None and not is_lid(customer):
+        leads(txn, master, customer, msg, first)
     metrics.incr(txn, f"messages_in:{master}")
     if replies:
         conv.waiting_since = 0.0

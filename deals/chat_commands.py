@@ -94,6 +94,10 @@ def _currency(call) -> str:
     return commission_settings(call.config).currency
 
 
+def _protection_days(call) -> int:
+    return call.config.leads.protection_days if call.config is not None else 30
+
+
 def _vat(call):
     return commission_settings(call.config).vat_pct
 
@@ -113,7 +117,7 @@ def chat_new_deal(call, text: str = "") -> str:
     agent = kv.get("agent") or call.sender
     deal, no = _run(call, lambda txn: book.new_deal(txn, agent, kv["customer"], kv["property"], kv["type"],
                                                     kv["transaction"], kv["price"], project=kv.get("project"),
-                                                    by=call.sender))
+                                                    by=call.sender, protection_days=_protection_days(call)))
     return no or f"Deal {deal.id} recorded at stage lead: {_deal_line(deal)}, {_currency(call)}"
 
 

@@ -78,10 +78,12 @@ def agent_add(gw, phone: str, name: str, kind: str = "employee", brn: str = "", 
 
 @command("deal.new")
 def deal_new(gw, agent: str, customer: str, property: str, property_type: str, transaction: str, price: str,
-             project: str | None = None):
-    """Record a new deal at stage lead; its id is D-000001"""
+             project: str | None = None, override: bool = False):
+    """Record a new deal at stage lead; its id is D-000001 (`override`: past another agent's first touch)"""
+    days = gw.cfg.leads.protection_days if getattr(gw, "cfg", None) is not None else 30
     deal = _write(gw, lambda txn: book.new_deal(txn, agent, customer, property, property_type, transaction,
-                                                price, project=project, by=BY))
+                                                price, project=project, by=BY, override=bool(override),
+                                                protection_days=days))
     return book.deal_json(deal)
 
 
@@ -94,10 +96,11 @@ def deal_stage(gw, deal_id: str, stage: str, reason: str = ""):
 
 
 @command("deal.close")
-def deal_close(gw, deal_id: str):
+def deal_close(gw, deal_id: str, as_referral: bool = False):
     """Close a deal and write its one earned commission line; closing again changes nothing"""
     vat = commission_settings(gw.cfg).vat_pct
-    return outcome_json(gw, _write(gw, lambda txn: book.close(txn, _id(deal_id), by=BY, vat_pct=vat)))
+    return outcome_json(gw, _write(gw, lambda txn: book.close(txn, _id(deal_id), by=BY, vat_pct=vat,
+                                                              as_referral=bool(as_referral))))
 
 
 @command("deal.cancel")

@@ -50,3 +50,8 @@ def get(txn: Txn, phone: str) -> Agent | None:
 
 def all(txn: Txn) -> list[Agent]:  # noqa: A001
     return [a for _, a in txn.scan("agents", Agent)]
+
+
+def any_agent(txn: Txn) -> bool:
+    """Whether any agent is registered (agents/inbound.py: an agency without agents opens no leads)."""
+    return txn.count("agents") > 0

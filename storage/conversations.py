@@ -42,6 +42,7 @@ class Message:
     reactions: dict = field(default_factory=dict)   # who → emoji
     answered: bool = False          # a reply was queued for it (a later outbound also answers it)
     held: bool = False              # arrived as backlog: stored, never auto-answered
+    by: str = ""                    # a human author's own number (an agent's relayed answer, agents/relay.py)
 
     @property
     def who(self) -> str:

@@ -15,7 +15,7 @@ from storage import campaigns, outbox_lanes as lanes
 from storage.codec import text, u64
 from storage.env import Txn
 
-KINDS = ("reply", "campaign", "alert", "handover", "manual")
+KINDS = ("reply", "campaign", "alert", "handover", "manual", "lead", "relay")   # lead, relay: agents/notify.py
 # What an idempotency key names: {"id": int, "state": "queued" | "delivered", ...}; checked on read
 KeyRecord = dict[str, int | str | float | None]
 
