@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from storage import Store, codec, outbox
+from storage import Store, codec, outbox, schema
 from storage.faults import StoreFull, StoreReplaced, reserved_file
 
 
@@ -79,5 +79,5 @@ def test_a_schema_from_the_future_is_named_by_daemon_start(home, port):
     r = d.cli("daemon", "start", "--transport", "sim", check=False)
     d.stop()
     assert r.returncode == 1
-    assert "store schema 99" in r.stderr and "newer than this program's 1" in r.stderr
+    assert "store schema 99" in r.stderr and f"newer than this program's {schema.CURRENT}" in r.stderr
     assert os.path.join(home, "store") in r.stderr
