@@ -43,7 +43,7 @@ def go(N, monkeypatch):
     gocode = binding.load().gocode
     fake = FakeGo(N)
     for name in ("Neonize", "Stop", "SendMessage", "PairPhone", "Logout", "IsConnected",
-                 "IsLoggedIn", "GetAllDevices"):
+                 "IsLoggedIn", "GetAllDevices", "Upload", "SendChatPresence", "MarkRead"):
         monkeypatch.setattr(gocode, name, getattr(fake, name))
     yield fake
     fake.release.set()

@@ -34,10 +34,10 @@ import time
 from collections import deque
 from typing import Any, Callable
 
-from transports.base import TransportError
+from transports.base import OutboundMedia, TransportError
 from transports.events import (ConnectFailed, Connected, Disconnected, Event, LoggedOut,
                                Outdated, Paired, PairingCode, QRCode)
-from transports.neonize import binding
+from transports.neonize import binding, outbound
 from transports.neonize.errors import classify_send
 from transports.neonize.inbound import InboundMapper, phone_for_lid
 
@@ -109,8 +109,9 @@ class NeonizeTransport:
             return
         self._start(pairing=True)
 
-    def send(self, to: str, text: str, idempotency_key: str) -> str:
-        """Send a text; return WhatsApp's message id. Raises TransportError.
+    def send(self, to: str, text: str, idempotency_key: str, media: OutboundMedia | None = None) -> str:
+        """Send a text (or `media`, text its caption: transports/neonize/outbound.py); return
+        WhatsApp's message id. Raises TransportError.
 
         WhatsApp has no idempotency key (goneonize does not let us choose the message
         id), so a send that timed out may still arrive: delivery is at-least-once.
@@ -123,9 +124,11 @@ class NeonizeTransport:
         if client is None:
             raise TransportError("not connected to WhatsApp (connect first)")
         nz = binding.load()
-        message = nz.Message(conversation=text)
+
+        def message():   # a file is uploaded while building its message: inside the bounded call
+            return nz.Message(conversation=text) if media is None else outbound.media_message(client, media, text)
         try:
-            response = self._call(lambda: client.send_message(nz.build_jid(digits), message),
+            response = self._call(lambda: client.send_message(nz.build_jid(digits), message()),
                                   self.send_timeout_s, f"send to {to}")
         except TransportError as exc:   # "no LID found" and the like: final (errors.py)
             raise classify_send(exc) from exc
@@ -133,6 +136,24 @@ class NeonizeTransport:
             raise TransportError(f"send to {to}: WhatsApp returned no message id")
         self._inbound.note_sent(response.ID)
         return response.ID
+
+    def typing(self, to: str, seconds: float) -> None:
+        """"typing…" in `to`'s chat for `seconds`, then paused. Raises TransportError."""
+        client, jid = self._chat(to)
+        self._call(lambda: outbound.typing(client, jid, True), self.send_timeout_s, f"typing to {to}")
+        time.sleep(seconds)
+        self._call(lambda: outbound.typing(client, jid, False), self.send_timeout_s, f"typing to {to}")
+
+    def mark_read(self, customer: str, message_ids: list[str]) -> None:
+        client, jid = self._chat(customer)
+        self._call(lambda: outbound.mark_read(client, jid, message_ids), self.send_timeout_s,
+                   f"read receipt to {customer}")
+
+    def _chat(self, phone: str) -> tuple[Any, Any]:
+        client = self._client
+        if client is None:
+            raise TransportError("not connected to WhatsApp (connect first)")
+        return client, binding.load().build_jid(phone.lstrip("+"))
 
     def ack(self, message_id: str) -> None:
         """Nothing to do, and nothing possible: whatsmeow acknowledges each message to
