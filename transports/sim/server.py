@@ -400,7 +400,7 @@ class SimServer(MessagingOps, OutboundOps):   # message ops: transports/sim/mess
                 "connects": acc.connects,   # pair + connect attempts since this process started
             }
         counts = {k: self.state.counts.get(k, 0) for k in
-                  ("inbound", "delivered", "acked", "outbound", "duplicates_dropped",
+                  ("inbound", "delivered", "acked", "outbound", "outbound_media", "duplicates_dropped",
                    "not_on_whatsapp")}
         counts["streams"] = len(self._conns)   # accounts with a live connection
         return {"accounts": accounts, "counts": counts, "customers": len(self.state.inboxes)}

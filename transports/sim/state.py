@@ -224,6 +224,8 @@ class SimState:
         if key:
             self.sent_by_key[(phone, key)] = record["id"]
         self.counts["outbound"] += 1
+        if extra:
+            self.counts["outbound_media"] += 1
         if self._env:
             with self._env.begin(write=True) as txn:
                 txn.put(_key(to, _SEQ.pack(self._seq)), msgpack.packb(record), db=self._db["inbox"])
