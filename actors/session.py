@@ -20,6 +20,7 @@ from actors.masters import backoff
 from agents import inbound as lead_inbound
 from actors.session_sends import SessionSends
 from masters import device
+from masters.reconnect import step_in_after
 from conversations import media
 from conversations.backlog import BacklogTally
 from conversations.inbound import Rules, handle_inbound
@@ -39,7 +40,8 @@ NUDGE_EVERY_S = 0.02         # the balancer hears of new inbound messages at mos
 
 def make_transport(ctx, cfg, phone: str):
     sessions = os.path.join(ctx.home, "sessions")
-    os.makedirs(sessions, exist_ok=True)
+    os.makedirs(sessions, mode=0o700, exist_ok=True)
+    os.chmod(sessions, 0o700)   # WhatsApp session keys: the owner's only, whatever made it first
     if ctx.transport == "sim":
         from transports.sim.transport import SimTransport
         keepalive = cfg.sim.keepalive_s
@@ -195,8 +197,8 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
         if self.state == "pairing" and r.state == "unlinked":
             self._pairing_ended(r.reason)
         self._set_state(r.state, r.reason or type(event).__name__)
-        if r.reconnect_in is not None:
-            self.after(r.reconnect_in, "reconnect")
+        if r.reconnect_in is not None:   # after whatsmeow's own redial had its chance
+            self.after(step_in_after(event, r.reconnect_in, self.cfg.session.reconnect_grace_s), "reconnect")
 
     def _backoff(self, n: int) -> float:
         return backoff(self.cfg).delay(n, random.random())

@@ -18,11 +18,21 @@ import structlog
 from actors.messages import SendResult
 from balancing.notes import owes_note
 from balancing.outcomes import DELIVERED, FINAL, classify, retry_delay
-from storage import conversations, handover_notes, metrics, outbox
+from balancing.pacing import pace
+from storage import conversations, handover_notes, metrics, outbound_media, outbox
+from transports.base import OutboundMedia, TransportError
 from transports.sender import Done, Worker
 
 log = structlog.get_logger("session")
 STOP_WAIT_S = 5.0     # how long a stopping session waits for WhatsApp to let go
+
+
+def shown(entry) -> str:
+    """An entry as its conversation shows it: a file by its kind and name, then the caption."""
+    if not entry.media:
+        return entry.text
+    tag = f"[{entry.media['kind']}: {entry.media['file_name']}]"
+    return f"{tag} {entry.text}" if entry.text else tag
 
 
 class SessionSends:
@@ -108,8 +118,25 @@ class SessionSends:
         self.store.write(sent)
 
     def _send_one(self, entry) -> tuple[str, float]:
-        """On the send worker's thread: the blocking send. Returns (message id, when)."""
-        return self.transport.send(entry.to, entry.text, entry.key), time.time()
+        """On the send worker's thread: read receipt and typing (balancing/pacing.py), then the
+        blocking send, with the entry's file read from the home. Returns (message id, when)."""
+        media = self._media_of(entry)
+        pace(self.transport, entry, self.cfg.session)
+        if media is None:
+            return self.transport.send(entry.to, entry.text, entry.key), time.time()
+        return self.transport.send(entry.to, entry.text, entry.key, media=media), time.time()
+
+    def _media_of(self, entry) -> OutboundMedia | None:
+        """The entry's file (stored once in the home, storage/outbound_media.py); a file gone
+        from the home is a final failure: no retry can bring it back."""
+        ref = entry.media
+        if not ref:
+            return None
+        try:
+            data = outbound_media.read(self.store.home, ref["sha256"])
+        except (outbound_media.MediaMissing, ValueError) as e:
+            raise TransportError(str(e), retryable=False, reason="invalid") from e
+        return OutboundMedia(ref["kind"], data, ref["mime"], ref["file_name"])
 
     def _sends_done(self, finished: list[Done]) -> None:
         result = SendResult(master=self.phone)
@@ -142,7 +169,7 @@ class SessionSends:
                 outbox.delivered(txn, entry.id, message_id, self.phone)
                 if entry.kind != "alert":   # an alert to an admin is not a customer's conversation
                     conversations.add_message(txn, conversations.Message(
-                        customer=entry.to, master=self.phone, direction="out", text=entry.text,
+                        customer=entry.to, master=self.phone, direction="out", text=shown(entry),
                         ts=ts, message_id=message_id))
                 metrics.incr(txn, f"messages_out:{self.phone}")
         self.store.write(done)

@@ -11,6 +11,7 @@ import time
 
 from balancing import failover as fo
 from balancing import idempotent
+from balancing import media as media_rules
 from balancing.handover import plan_restore
 from balancing.quality import balance_quality, load_shares
 from commands.registry import CommandError, Phone, UsageError, command
@@ -36,25 +37,37 @@ def _text(body) -> str:
     return body
 
 
+def _body(gw, text_, media) -> tuple[str, dict | None]:
+    """(text, media reference): a file's caption may be empty; a reference the gateway
+    cannot find in its home, or no longer fits, is refused before anything is queued."""
+    if media is None:
+        return _text(text_), None
+    try:
+        return media_rules.caption(text_), media_rules.check_ref(gw.store.home, media)
+    except media_rules.MediaError as e:
+        raise CommandError(str(e), code=2) from None
+
+
 def entry_dict(e: outbox.OutboxEntry) -> dict:
     return {"id": e.id, "key": e.key, "to": e.to, "kind": e.kind, "master": e.master, "via": e.via, "state": e.state,
             "attempts": e.attempts, "next_ts": e.next_ts, "last_error": e.last_error,
-            "created_ts": e.created_ts, "campaign": e.campaign, "text": e.text}
+            "created_ts": e.created_ts, "campaign": e.campaign, "text": e.text, "media": e.media}
 
 
 @command("send")
-def send(gw, to: Phone, text_, via=None, wait_s=2.0, key=None):
+def send(gw, to: Phone, text_, via=None, wait_s=2.0, key=None, media=None):
     """Send a message to a customer (through --via, or the master the balancer picks)
 
     `key` is the request's idempotency key: a retry with the same key is never
     sent twice, it answers the state of the first (balancing/idempotent.py).
     """
     to = normalize(to)
-    body = _text(text_)
+    body, media = _body(gw, text_, media)
     if via:
         via = _known(gw, via).phone
     key = idempotent.send_key(key)
-    entry, new = gw.store.write(lambda txn: outbox.enqueue(txn, to, body, kind="manual", via=via, key=key))
+    entry, new = gw.store.write(lambda txn: outbox.enqueue(txn, to, body, kind="manual", via=via, key=key,
+                                                           media=media))
     if not new:
         return idempotent.known_state(key, entry, to, body)
     gw.poke_balancer("send")
@@ -68,10 +81,23 @@ def send(gw, to: Phone, text_, via=None, wait_s=2.0, key=None):
                            id=entry.id, key=key, wait_s=min(float(wait_s), 8.0))
 
 
+def _sent_reply(data) -> str:
+    where = f" from {data['master']}" if data.get("master") else ""
+    return f"{data['state'].capitalize()}{where} (outbox id {data['id']})."
+
+
+@command("send.chat", chat="send", usage="!send +CUSTOMER TEXT", reply=_sent_reply)
+def send_chat(gw, to: Phone, text):
+    """Send TEXT to a customer from the master the balancer picks (as `whitecaves send`)"""
+    return send(gw, to, text, wait_s=0)
+
+
 @command("campaign.send")
-def campaign_send(gw, name, text_, contacts):
-    """Queue a text to every contact not yet messaged by the campaign `name` (idempotency keys)"""
-    body = _text(text_)
+def campaign_send(gw, name, text_, contacts, media=None):
+    """Queue a text to every contact not yet messaged by the campaign `name` (idempotency keys)
+
+    With `media`, every entry references the one file stored in the home."""
+    body, media = _body(gw, text_, media)
     name = str(name or "").strip()
     if not name:
         raise CommandError("a campaign needs a name", code=2)
@@ -84,7 +110,7 @@ def campaign_send(gw, name, text_, contacts):
         queued = skipped = 0
         for phone in phones:
             _, new = outbox.enqueue(txn, phone, body, kind="campaign", key=f"campaign:{name}:{phone}",
-                                    campaign=name)
+                                    campaign=name, media=media)
             queued, skipped = queued + new, skipped + (not new)
         record.contacts += queued
         record.updated_ts = time.time()

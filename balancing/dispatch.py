@@ -10,7 +10,11 @@ Rules, per entry, oldest first:
 - no owner (a first message, a campaign): a pick by strategy among usable
   masters whose rate limiter lets this entry go now; masters that recovered
   from a failover (`recovering`) take new conversations first.
-A customer's hand-over note goes before its other pending entries.
+A customer's hand-over note goes before its other pending entries. A `paced`
+note (balancing/notes.py) counts against the campaign limits (nobody asked
+for it), except once that customer has something else pending — they wrote
+again — when it goes at once, just before the reply: a reply is never held
+behind a note the limits are still pacing.
 A master never gets more than `window` entries in flight, and one whose rate
 limiter says "not yet" is skipped, never overrun. Each entry handed out is
 recorded in that master's limiter at once.
@@ -51,23 +55,31 @@ def plan_dispatch(entries, views: list[MasterView], owner_of: Callable[[str], st
     for master in in_flight.values():
         load[master] = load.get(master, 0) + 1
 
+    busy = {e.to for e in entries if e.kind != "handover"}   # customers with something else pending
+
+    def limit_kind(entry) -> str:
+        if entry.kind == "handover":
+            return "reply" if entry.to in busy else "campaign"
+        return LIMIT_KIND.get(entry.kind, "direct")
+
     def can_take(phone: str, entry) -> bool:
         if phone not in usable or load.get(phone, 0) >= window:
             return False
         limiter = limiters.get(phone)
         if limiter is None:
             return True
-        wait = limiter.check(LIMIT_KIND.get(entry.kind, "direct"), entry.to, now)
+        wait = limiter.check(limit_kind(entry), entry.to, now)
         if wait > 0:
             plan.next_in = min(plan.next_in, wait)
         return wait == 0
 
     # A customer handed over hears the note from the new master before anything else from it.
     noted = {e.to for e in entries if e.kind == "handover"}
+    released = {e.to for e in entries if e.kind == "handover" and e.id in in_flight}
     for entry in entries:
         if entry.id in in_flight:
             continue
-        if entry.to in noted and entry.kind != "handover":
+        if entry.to in noted and entry.kind != "handover" and entry.to not in released:
             plan.held += 1
             continue
         target = None
@@ -88,7 +100,9 @@ def plan_dispatch(entries, views: list[MasterView], owner_of: Callable[[str], st
         load[target] = load.get(target, 0) + 1
         limiter = limiters.get(target)
         if limiter is not None:
-            limiter.record(LIMIT_KIND.get(entry.kind, "direct"), entry.to, now)
+            limiter.record(limit_kind(entry), entry.to, now)
+        if entry.kind == "handover":
+            released.add(entry.to)
         plan.per_master.setdefault(target, []).append(entry.id)
         if target != entry.master:
             plan.moves[entry.id] = target

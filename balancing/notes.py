@@ -7,7 +7,9 @@ the customers never wrote to is how a second account gets banned. So:
   its first message to that customer — in practice its first reply, once the
   customer writes again (storage/handover_notes.py holds it till then).
 - `paced`: the notes are queued at once but sent under the campaign limits
-  (daily cap, hours, gaps: balancing/ratelimit.py), never as a burst.
+  (daily cap, hours, gaps: balancing/ratelimit.py), never as a burst; a
+  customer who writes before their note's turn gets it at once, just before
+  the reply (balancing/dispatch.py): a reply never waits behind a note.
 
 After a ban the banned number's customers are not messaged in bulk by anyone:
 the notes wait for each customer's next message whatever the mode. A restore

@@ -18,6 +18,8 @@ from runtime.ports import free_port  # noqa: E402
 CONFIG = """
 [limits]
 enabled = false
+[session]
+typing_max_s = 0
 [logging]
 level = "warning"
 """

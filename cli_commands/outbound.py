@@ -14,6 +14,7 @@ import uuid
 import click
 
 from cli_commands.common import emit_json, handle_errors, phone_arg, table, where_options
+from cli_commands.media_options import media_options, stored_media
 from daemon.client import DaemonError, request
 from runtime.phone import BadPhone, normalize
 
@@ -26,7 +27,8 @@ def _ts(ts: float | None) -> str:
 
 @click.command("send")
 @click.argument("customer", callback=phone_arg)
-@click.argument("text")
+@click.argument("text", required=False, default="")
+@media_options(("image", "document", "video"))
 @click.option("--via", callback=phone_arg, default=None, help="Send from this master only.")
 @click.option("--key", default=None, help="Idempotency key: a retry with the same key is never sent twice "
                                            "(default: a new one, printed).")
@@ -35,8 +37,10 @@ def _ts(ts: float | None) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @where_options
 @handle_errors
-def send_cmd(where, customer, text, via, key, wait_s, as_json):
-    """Send TEXT to CUSTOMER; returns once it is safely in the outbox.
+def send_cmd(where, customer, text, via, key, wait_s, as_json, media_file):
+    """Send TEXT (or a file, TEXT its caption) to CUSTOMER; returns once it is safely in the outbox.
+
+    A file is checked (size, type) and stored once in the home before anything is queued.
 
     Prints the request's key and whether the message was sent or is queued
     (exit 0 also when no master is healthy: it goes out when one is). If the
@@ -44,10 +48,15 @@ def send_cmd(where, customer, text, via, key, wait_s, as_json):
 
     \b
     Example: whitecaves send +447700900001 "Your order is ready" --via +971505760056
+    Example: whitecaves send +447700900001 "Floor plan, unit 1204" --document plan.pdf
     """
     key = key or f"send:{uuid.uuid4().hex}"
+    media = stored_media(where.home, media_file)
+    if media is None and not text.strip():
+        raise DaemonError("TEXT is required (or a file: --image, --document or --video)", code=2)
     try:
-        data = request(where, "send", to=customer, text_=text, via=via, wait_s=wait_s, key=key)
+        data = request(where, "send", to=customer, text_=text, via=via, wait_s=wait_s, key=key,
+                       **({"media": media} if media else {}))
     except DaemonError as e:
         if e.code in (2, 3):   # refused, or no daemon: nothing was queued
             raise
@@ -114,13 +123,14 @@ def read_contacts(path: str) -> tuple[list[str], list[str]]:
 @campaign.command("send")
 @click.option("--file", "path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="CSV of contacts: the phone in the first column (or a 'phone' column).")
-@click.option("--text", required=True, help="The message.")
+@click.option("--text", required=True, help="The message (a file's caption with --image/--document).")
+@media_options(("image", "document"))
 @click.option("--name", default=None,
               help="The campaign's name; default: from the file name and the text. Same name = resume.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @where_options
 @handle_errors
-def campaign_send(where, path, text, name, as_json):
+def campaign_send(where, path, text, name, as_json, media_file):
     """Queue TEXT to every contact of the CSV not yet messaged by this campaign.
 
     Run it again after any crash: contacts the campaign already messaged (or
@@ -140,8 +150,10 @@ def campaign_send(where, path, text, name, as_json):
         name = f"{os.path.splitext(os.path.basename(path))[0]}-{digest}"
     if not phones:
         raise DaemonError(f"{path}: no valid contacts", code=2)
+    media = stored_media(where.home, media_file)   # stored once; every entry references it
     try:
-        data = request(where, "campaign.send", timeout=60.0, name=name, text_=text, contacts=phones)
+        data = request(where, "campaign.send", timeout=60.0, name=name, text_=text, contacts=phones,
+                       **({"media": media} if media else {}))
     except DaemonError as e:
         if e.code in (2, 3):
             raise

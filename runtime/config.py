@@ -72,6 +72,11 @@ class Session:
     replace_forgiven_s: float = 600.0   # connected this long after a replace retry: the next replace retries again
     backlog_max_age_s: float = 600.0    # older when it reaches the session: stored, never auto-answered
     media_max_bytes: int = 16 << 20     # a bigger photo, voice note or document is not downloaded
+    typing_per_char_s: float = 0.04     # "typing…" before a reply: this much a character (balancing/pacing.py),
+    typing_min_s: float = 1.0           # at least this long,
+    typing_max_s: float = 6.0           # at most this long; 0 = no typing presence
+    read_receipts: bool = True          # mark the message a reply answers read
+    reconnect_grace_s: float = 20.0     # after a drop, whatsmeow's own reconnect gets this long (masters/reconnect.py)
 
 
 @dataclass(frozen=True)

@@ -35,11 +35,14 @@ class OutboxEntry:
     last_error: str = ""
     created_ts: float = field(default_factory=time.time)
     campaign: str | None = None
+    # a file sent with `text` as its caption: {"kind", "sha256", "mime", "file_name", "size"};
+    # the bytes are stored once in the home (storage/outbound_media.py), never here
+    media: dict[str, str | int] | None = None
 
 
 def enqueue(txn: Txn, to: str, body: str, kind: str = "reply", key: str | None = None,
             via: str | None = None, master: str | None = None,
-            campaign: str | None = None) -> tuple[OutboxEntry | dict, bool]:
+            campaign: str | None = None, media: dict | None = None) -> tuple[OutboxEntry | dict, bool]:
     """Add an entry; returns (entry, True), or (what the key already names, False).
 
     For a key already delivered, the returned dict is its delivery record
@@ -53,7 +56,7 @@ def enqueue(txn: Txn, to: str, body: str, kind: str = "reply", key: str | None =
         entry = get(txn, known["id"]) if known.get("state") != "delivered" else None
         return (entry or known), False
     entry = OutboxEntry(id=txn.next_seq("outbox"), key=key, to=to, text=body, kind=kind,
-                        via=via, master=master or via, campaign=campaign)
+                        via=via, master=master or via, campaign=campaign, media=media)
     put(txn, entry)
     txn.put("outbox_keys", text(key), {"id": entry.id, "state": "queued"})
     return entry, True

@@ -90,6 +90,7 @@ max_s = 1.0
 reset_after_s = 2.0
 [session]
 replaced_wait_s = 1.0
+typing_max_s = 0
 [limits]
 enabled = false
 [outbox]

@@ -130,6 +130,25 @@ class FakeGo:
         self.calls.append(("SendMessage", to, msg))
         return self.send_reply(to, msg).SerializePartialToString()
 
+    def Upload(self, uuid, data, size, media_type):
+        """A media upload: answered with made-up media-server fields."""
+        import hashlib
+        self.calls.append(("Upload", bytes(data[:size]), media_type))
+        digest = hashlib.sha256(bytes(data[:size])).digest()
+        return self.N.UploadReturnFunction(UploadResponse=self.N.UploadResponse(
+            url="https://mmg.whatsapp.net/fake", DirectPath="/v/fake", Handle="", MediaKey=b"k" * 32,
+            FileEncSHA256=digest, FileSHA256=digest, FileLength=size)).SerializeToString()
+
+    def SendChatPresence(self, uuid, jid_bytes, jid_len, state, media):
+        self.calls.append(("SendChatPresence", self.N.JID.FromString(jid_bytes[:jid_len]), state,
+                           time.monotonic()))
+        return b""
+
+    def MarkRead(self, uuid, ids, timestamp, chat, chat_len, sender, sender_len, receipt):
+        self.calls.append(("MarkRead", ids.decode().split(" "), self.N.JID.FromString(chat[:chat_len]),
+                           receipt))
+        return b""
+
     def PairPhone(self, uuid, payload, size):
         self.calls.append(("PairPhone", self.N.PairPhoneParams.FromString(payload[:size])))
         return self.pair_reply.SerializeToString()

@@ -112,16 +112,16 @@ def test_messages_the_runtime_does_not_answer_are_ignored(N, E, case):
 
 def test_connection_events(N):
     assert to_domain(wire(N.Connected(status=True))) == Connected()
-    assert to_domain(wire(N.Disconnected(status=True))) == Disconnected(reason="connection lost")
+    assert to_domain(wire(N.Disconnected(status=True))) == Disconnected(reason="connection lost", redialing=True)
     assert to_domain(wire(N.KeepAliveTimeout(ErrorCount=2, LastSuccess=1_700_000_000))) == \
-        Disconnected(reason="keepalive")
+        Disconnected(reason="keepalive", redialing=True)
     assert to_domain(wire(N.KeepAliveRestored())) == Connected()
     assert to_domain(wire(N.StreamReplaced())) == Replaced()
     assert to_domain(wire(N.ClientOutdated())) == Outdated()
 
 
 def test_stream_error_is_a_transient_disconnect_with_its_code(N):
-    assert to_domain(wire(N.StreamError(Code="conflict"))) == Disconnected(reason="stream error conflict")
+    assert to_domain(wire(N.StreamError(Code="conflict"))) == Disconnected(reason="stream error conflict", redialing=True)
 
 
 def test_logged_out_carries_its_reason(N):

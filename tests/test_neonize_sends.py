@@ -36,7 +36,8 @@ def session(make, tmp_path):
         def __init__(self):
             super().__init__()
             self.phone, self.state = PHONE, "connected"
-            self.cfg = config.from_dict({"outbox": {"retry_min_s": 2.0, "max_attempts": 3}})
+            self.cfg = config.from_dict({"outbox": {"retry_min_s": 2.0, "max_attempts": 3},
+                                         "session": {"typing_max_s": 0}})
             self.store = Store(str(tmp_path / "home"))
             self.transport = make()
             self.transport.connect()

@@ -43,7 +43,7 @@ def go(N, monkeypatch):
     gocode = binding.load().gocode
     fake = FakeGo(N)
     for name in ("Neonize", "Stop", "SendMessage", "PairPhone", "Logout", "IsConnected",
-                 "IsLoggedIn", "GetAllDevices"):
+                 "IsLoggedIn", "GetAllDevices", "Upload", "SendChatPresence", "MarkRead"):
         monkeypatch.setattr(gocode, name, getattr(fake, name))
     yield fake
     fake.release.set()
@@ -150,10 +150,10 @@ def test_events_go_through_neonize_dispatch_into_poll(N, go, make):
         Connected(),
         Inbound(message_id="3EB0IN", sender="+" + CUSTOMER, text="!ping", timestamp=1_700_000_000.5),
         Receipt(message_ids=("3EB0SENT",), kind="read", sender="+" + CUSTOMER),
-        Disconnected(reason="keepalive"), Connected(), Replaced(),
+        Disconnected(reason="keepalive", redialing=True), Connected(), Replaced(),
         Banned(code=N.TemporaryBan.SEND_TO_TOO_MANY_PEOPLE, expires_ts=events[6].expires_ts)]
     assert before + 59 <= events[6].expires_ts <= time.time() + 61
-    assert events[7:] == [Disconnected(reason="connection lost")]
+    assert events[7:] == [Disconnected(reason="connection lost", redialing=True)]
     assert select.select([t.fileno()], [], [], 0)[0] == [] and t.poll() == []
 
 

@@ -8,6 +8,7 @@ thespian's ThespianWatch instead of polling on a timer.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from transports.events import Event
@@ -15,6 +16,15 @@ from transports.events import Event
 
 # Why a send can never succeed (a final outcome: dead letter at once, no retry).
 FINAL_REASONS = ("not_on_whatsapp", "blocked", "invalid")
+
+
+@dataclass(frozen=True)
+class OutboundMedia:
+    """A file to send, its text the caption: checked before queueing (balancing/media.py)."""
+    kind: str          # image | document | video
+    data: bytes
+    mime: str
+    file_name: str
 
 
 class TransportError(Exception):
@@ -39,8 +49,15 @@ class Transport(Protocol):
     def pair(self, phone_code: bool = False) -> None:
         """Start pairing: emits QRCode events, or a PairingCode when phone_code is set."""
 
-    def send(self, to: str, text: str, idempotency_key: str) -> str:
-        """Send a text; return WhatsApp's message id. Raises TransportError."""
+    def send(self, to: str, text: str, idempotency_key: str, media: OutboundMedia | None = None) -> str:
+        """Send a text (or `media` with the text as its caption); return WhatsApp's message id.
+        Raises TransportError."""
+
+    def typing(self, to: str, seconds: float) -> None:
+        """Show "typing…" in `to`'s chat for `seconds` (blocks that long), then stop showing it."""
+
+    def mark_read(self, customer: str, message_ids: list[str]) -> None:
+        """Blue ticks: tell `customer` their messages were read."""
 
     def ack(self, message_id: str) -> None:
         """Tell the network an inbound message is safely persisted (sim: stops redelivery)."""

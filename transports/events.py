@@ -19,6 +19,9 @@ class Connected:
 class Disconnected:
     """A transient drop (network, keep-alive timeout): reconnect with backoff."""
     reason: str = ""
+    # the library redials by itself (whatsmeow's EnableAutoReconnect): the session waits
+    # [session] reconnect_grace_s for its Connected before stepping in (masters/reconnect.py)
+    redialing: bool = False
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def _connect_failure(ev, now: float) -> ConnectFailed:
 
 
 def _stream_error(ev, now: float) -> Disconnected:
-    return Disconnected(reason=f"stream error {ev.Code}" if ev.Code else "stream error")
+    return Disconnected(reason=f"stream error {ev.Code}" if ev.Code else "stream error", redialing=True)
 
 
 def _pair_status(ev, now: float) -> Paired | ConnectFailed:
@@ -141,8 +141,8 @@ _MAPPERS: dict[str, Callable[[Any, float], Event | None]] = {
     "neonize.OfflineSyncCompleted": _offline_completed,
     "neonize.Receipt": _receipt,
     "neonize.Connected": _constant(Connected()),
-    "neonize.Disconnected": _constant(Disconnected(reason="connection lost")),
-    "neonize.KeepAliveTimeout": _constant(Disconnected(reason="keepalive")),
+    "neonize.Disconnected": _constant(Disconnected(reason="connection lost", redialing=True)),
+    "neonize.KeepAliveTimeout": _constant(Disconnected(reason="keepalive", redialing=True)),
     "neonize.KeepAliveRestored": _constant(Connected()),
     "neonize.LoggedOut": _logged_out,
     "neonize.TemporaryBan": _banned,

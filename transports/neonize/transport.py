@@ -34,10 +34,10 @@ import time
 from collections import deque
 from typing import Any, Callable
 
-from transports.base import TransportError
+from transports.base import OutboundMedia, TransportError
 from transports.events import (ConnectFailed, Connected, Disconnected, Event, LoggedOut,
                                Outdated, Paired, PairingCode, QRCode)
-from transports.neonize import binding
+from transports.neonize import binding, outbound
 from transports.neonize.errors import classify_send
 from transports.neonize.inbound import InboundMapper, phone_for_lid
 
@@ -88,6 +88,8 @@ class NeonizeTransport:
         self._code_asked_gen = -1            # generation for which PairPhone was already asked
         self._qr_seen_gen = -1
         self._inbound = InboundMapper()      # offline window, our sent ids, LIDs, media
+        self._connected_thread: threading.Thread | None = None   # the connection that reached Connected
+        self._lingering: threading.Thread | None = None          # that one, when it did not stop
 
     # --- Transport protocol ---------------------------------------------------------------
 
@@ -109,8 +111,9 @@ class NeonizeTransport:
             return
         self._start(pairing=True)
 
-    def send(self, to: str, text: str, idempotency_key: str) -> str:
-        """Send a text; return WhatsApp's message id. Raises TransportError.
+    def send(self, to: str, text: str, idempotency_key: str, media: OutboundMedia | None = None) -> str:
+        """Send a text (or `media`, text its caption: transports/neonize/outbound.py); return
+        WhatsApp's message id. Raises TransportError.
 
         WhatsApp has no idempotency key (goneonize does not let us choose the message
         id), so a send that timed out may still arrive: delivery is at-least-once.
@@ -123,9 +126,11 @@ class NeonizeTransport:
         if client is None:
             raise TransportError("not connected to WhatsApp (connect first)")
         nz = binding.load()
-        message = nz.Message(conversation=text)
+
+        def message():   # a file is uploaded while building its message: inside the bounded call
+            return nz.Message(conversation=text) if media is None else outbound.media_message(client, media, text)
         try:
-            response = self._call(lambda: client.send_message(nz.build_jid(digits), message),
+            response = self._call(lambda: client.send_message(nz.build_jid(digits), message()),
                                   self.send_timeout_s, f"send to {to}")
         except TransportError as exc:   # "no LID found" and the like: final (errors.py)
             raise classify_send(exc) from exc
@@ -133,6 +138,24 @@ class NeonizeTransport:
             raise TransportError(f"send to {to}: WhatsApp returned no message id")
         self._inbound.note_sent(response.ID)
         return response.ID
+
+    def typing(self, to: str, seconds: float) -> None:
+        """"typing…" in `to`'s chat for `seconds`, then paused. Raises TransportError."""
+        client, jid = self._chat(to)
+        self._call(lambda: outbound.typing(client, jid, True), self.send_timeout_s, f"typing to {to}")
+        time.sleep(seconds)
+        self._call(lambda: outbound.typing(client, jid, False), self.send_timeout_s, f"typing to {to}")
+
+    def mark_read(self, customer: str, message_ids: list[str]) -> None:
+        client, jid = self._chat(customer)
+        self._call(lambda: outbound.mark_read(client, jid, message_ids), self.send_timeout_s,
+                   f"read receipt to {customer}")
+
+    def _chat(self, phone: str) -> tuple[Any, Any]:
+        client = self._client
+        if client is None:
+            raise TransportError("not connected to WhatsApp (connect first)")
+        return client, binding.load().build_jid(phone.lstrip("+"))
 
     def ack(self, message_id: str) -> None:
         """Nothing to do, and nothing possible: whatsmeow acknowledges each message to
@@ -224,6 +247,10 @@ class NeonizeTransport:
             return
         if self._alive():
             self._stop_current()
+        if self._still_connected():   # one socket per account: never start beside it
+            self._emit(self._generation, ConnectFailed(
+                reason="the previous WhatsApp connection has not stopped yet; trying again later"))
+            return
         with self._lock:
             self._generation += 1
             gen = self._generation
@@ -243,6 +270,7 @@ class NeonizeTransport:
         except Exception as exc:  # noqa: BLE001 - any store failure is reported, not raised
             self._emit(gen, ConnectFailed(reason=binding.describe_connect_error(str(exc))))
             return
+        self._private_sqlite()
         if device is None and not pairing:
             self._emit(gen, ConnectFailed(
                 reason=f"not linked: no WhatsApp session stored for {self.phone}; link it first",
@@ -278,6 +306,8 @@ class NeonizeTransport:
         if client is not None:
             # Its finalizer would Stop() the uuid that the next client of this master uses.
             client._stop_finalizer.detach()
+        if thread.is_alive() and self._connected_thread is thread:
+            self._lingering = thread   # it held a socket to WhatsApp: _start waits for it
         if thread.is_alive():
             # Known for a stop during QR pairing: whatsmeow keeps goneonize's QR loop open.
             log.warning("neonize connect for %s did not return after stop; leaving its daemon "
@@ -318,6 +348,12 @@ class NeonizeTransport:
             return
         if isinstance(event, (Paired, Connected)):
             self._pairing_since = None
+        if isinstance(event, Connected) and gen == self._generation:
+            self._connected_thread = self._thread
+        if isinstance(event, LoggedOut):
+            self._emit(gen, event)
+            self._forget_after_logged_out(gen)
+            return
         if isinstance(event, Paired):
             user = event.jid.split("@", 1)[0].split(":", 1)[0]
             if user != self._digits:
@@ -411,6 +447,33 @@ class NeonizeTransport:
             error = box["error"]
             raise TransportError(f"{what}: {binding.describe_call_error(str(error))}") from error
         return box["result"]
+
+    def _still_connected(self) -> bool:
+        """A connection that was up and did not stop when asked (its Go call still blocked)."""
+        thread = self._lingering
+        if thread is not None and not thread.is_alive():
+            self._lingering = thread = None
+        return thread is not None
+
+    def _forget_after_logged_out(self, gen: int) -> None:
+        """WhatsApp unlinked this device: stop the dead client and forget a sqlite session, so
+        the next link starts a new device instead of resuming the stale one (off the callback
+        thread, like _refuse). whatsmeow deletes the device itself; a copy left behind (a
+        failed delete, a -wal file) would make the next pair() resume a dead session."""
+        def forget() -> None:
+            if self._generation != gen:
+                return
+            self._stop_current()
+            if not self._is_postgres:
+                self._forget_sqlite_session()
+
+        threading.Thread(target=forget, daemon=True, name=f"neonize-forget-{self._digits}").start()
+
+    def _private_sqlite(self) -> None:
+        """The session's keys are the account: 0600 whatever the umask (docs/architecture.md)."""
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            if not self._is_postgres and os.path.exists(self.store + suffix):
+                os.chmod(self.store + suffix, 0o600)
 
     def _forget_sqlite_session(self) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):

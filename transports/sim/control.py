@@ -130,6 +130,12 @@ class ControlClient:
         _need_phone("customer", customer)
         return self.call("inbox", customer=customer)
 
+    def activity(self, customer: str) -> list[dict]:
+        """The typing presence and read receipts `customer` saw, oldest first:
+        [{"what": "typing", "state": "composing"|"paused", ...} | {"what": "read", "ids", ...}]."""
+        _need_phone("customer", customer)
+        return self.call("activity", customer=customer)
+
     def ack_times(self, message_ids: list[str]) -> dict[str, float]:
         """When each message was acknowledged by its account (Unix time); unacked ones absent."""
         return self.call("ack_times", ids=list(message_ids))

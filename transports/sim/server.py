@@ -21,6 +21,7 @@ import time
 
 from transports.sim import protocol as p
 from transports.sim.messaging import MessagingOps
+from transports.sim.outbound import OutboundOps
 from transports.sim.state import Account, SimState
 
 
@@ -44,7 +45,7 @@ def _check_loopback(host: str) -> None:
         raise ValueError(f"the simulated network only listens on loopback, not {host!r}")
 
 
-class SimServer(MessagingOps):   # the message ops: transports/sim/messaging.py
+class SimServer(MessagingOps, OutboundOps):   # message ops: transports/sim/messaging.py, outbound.py
     def __init__(self, host: str = "127.0.0.1", port: int = 0, state_dir: str | None = None):
         _check_loopback(host)
         self.host = host
@@ -268,7 +269,8 @@ class SimServer(MessagingOps):   # the message ops: transports/sim/messaging.py
         if to in self.state.unregistered:
             self.state.counts["not_on_whatsapp"] += 1
             raise p.BadRequest(f"{to} is not on WhatsApp (no LID found)", p.NOT_ON_WHATSAPP)
-        message_id, duplicate = self.state.account_send(conn.account, to, text, str(key))
+        extra = self._message_fields(frame, text)   # a file sent as media: kept like a customer's
+        message_id, duplicate = self.state.account_send(conn.account, to, text, str(key), extra)
         acc = self.state.accounts.get(conn.account)
         hold = acc.slow_send_s if acc is not None else 0.0
 
@@ -398,7 +400,7 @@ class SimServer(MessagingOps):   # the message ops: transports/sim/messaging.py
                 "connects": acc.connects,   # pair + connect attempts since this process started
             }
         counts = {k: self.state.counts.get(k, 0) for k in
-                  ("inbound", "delivered", "acked", "outbound", "duplicates_dropped",
+                  ("inbound", "delivered", "acked", "outbound", "outbound_media", "duplicates_dropped",
                    "not_on_whatsapp")}
         counts["streams"] = len(self._conns)   # accounts with a live connection
         return {"accounts": accounts, "counts": counts, "customers": len(self.state.inboxes)}
@@ -413,7 +415,7 @@ class SimServer(MessagingOps):   # the message ops: transports/sim/messaging.py
         return "connected" if acc.phone in self._conns else "disconnected"
 
 
-_ACCOUNT_OPS = {"pair", "connect", "send", "ack", "logout", "ping"}
+_ACCOUNT_OPS = {"pair", "connect", "send", "ack", "logout", "ping", "typing", "read"}
 
 
 def serve(host: str = "127.0.0.1", port: int = 0, state_dir: str | None = None) -> None:

@@ -65,6 +65,7 @@ class SimState:
         self.accounts: dict[str, Account] = {}
         self.inboxes: dict[str, list[dict]] = {}
         self.sent_by_key: dict[tuple[str, str], str] = {}   # (account, key) -> message id
+        self.activity: dict[str, list[dict]] = {}              # customer -> typing, read receipts
         self.counts: Counter = Counter()                     # since this process started
         # message id -> when the account acknowledged it (the benchmark's session share);
         # in memory, the most recent ACK_TIMES_KEPT only
@@ -205,8 +206,12 @@ class SimState:
 
     # -- account -> customer ----------------------------------------------
 
-    def account_send(self, phone: str, to: str, text: str, key: str) -> tuple[str, bool]:
+    def account_send(self, phone: str, to: str, text: str, key: str,
+                     extra: dict | None = None) -> tuple[str, bool]:
         """Put a message in `to`'s inbox; returns (message id, was a duplicate).
+
+        `extra`: a file's fields ({"kind", "media": {"id", "sha256", ...}}), as checked by
+        MessagingOps._message_fields.
 
         A key seen before returns the first message's id and delivers nothing.
         """
@@ -214,11 +219,13 @@ class SimState:
             self.counts["duplicates_dropped"] += 1
             return self.sent_by_key[(phone, key)], True
         self._seq += 1
-        record = {"id": new_message_id(), "from": phone, "text": text, "ts": time.time()}
+        record = {"id": new_message_id(), "from": phone, "text": text, "ts": time.time(), **(extra or {})}
         self.inboxes.setdefault(to, []).append(record)
         if key:
             self.sent_by_key[(phone, key)] = record["id"]
         self.counts["outbound"] += 1
+        if extra:
+            self.counts["outbound_media"] += 1
         if self._env:
             with self._env.begin(write=True) as txn:
                 txn.put(_key(to, _SEQ.pack(self._seq)), msgpack.packb(record), db=self._db["inbox"])

@@ -25,7 +25,7 @@ import time
 from collections import deque
 from typing import Any
 
-from transports.base import TransportError
+from transports.base import OutboundMedia, TransportError
 from transports.events import (Banned, ConnectFailed, Connected, Disconnected, Event, LoggedOut,
                                PairingCode, Paired, QRCode, Receipt, Replaced)
 from transports.sim import control, protocol as p
@@ -246,12 +246,14 @@ class SimTransport:
         """Link this master again: QRCode (or PairingCode), Paired, then Connected."""
         self._start("pair", phone_code=phone_code)
 
-    def send(self, to: str, text: str, idempotency_key: str) -> str:
+    def send(self, to: str, text: str, idempotency_key: str, media: OutboundMedia | None = None) -> str:
         link = self._link
         if link is None or not link.connected or not link.alive:
             raise TransportError("not connected", retryable=True)
+        file = {} if media is None else {"kind": media.kind, "data": media.data, "mime": media.mime,
+                                         "file_name": media.file_name}
         try:
-            result = link.request("send", self.send_timeout, to=to, text=text, key=idempotency_key)
+            result = link.request("send", self.send_timeout, to=to, text=text, key=idempotency_key, **file)
         except TimeoutError as exc:
             raise TransportError(str(exc), retryable=True) from exc
         except ConnectionError as exc:
@@ -261,6 +263,24 @@ class SimTransport:
                 raise TransportError(str(exc), retryable=False, reason="not_on_whatsapp") from exc
             raise TransportError(str(exc), retryable=exc.code != p.BAD_REQUEST) from exc
         return result["message_id"]
+
+    def typing(self, to: str, seconds: float) -> None:
+        """Composing for `seconds`, then paused (the sim records both: `activity`)."""
+        self._request("typing", to=to, state="composing")
+        time.sleep(seconds)
+        self._request("typing", to=to, state="paused")
+
+    def mark_read(self, customer: str, message_ids: list[str]) -> None:
+        self._request("read", customer=customer, ids=list(message_ids))
+
+    def _request(self, op: str, **args: Any) -> dict:
+        link = self._link
+        if link is None or not link.connected or not link.alive:
+            raise TransportError("not connected", retryable=True)
+        try:
+            return link.request(op, self.send_timeout, **args)
+        except (TimeoutError, ConnectionError, _RemoteError) as exc:
+            raise TransportError(f"{op}: {exc}", retryable=True) from exc
 
     def ack(self, message_id: str) -> None:
         """Fire and forget. Not connected: nothing to do, the sim redelivers on reconnect."""
