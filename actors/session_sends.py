@@ -18,7 +18,7 @@ import structlog
 from actors.messages import SendResult
 from balancing.notes import owes_note
 from balancing.outcomes import DELIVERED, FINAL, classify, retry_delay
-from balancing.pacing import pace
+from balancing.pacing import TYPED_KINDS, begin, end, typing_seconds
 from storage import conversations, handover_notes, metrics, outbound_media, outbox
 from transports.base import OutboundMedia, TransportError
 from transports.sender import Done, Worker
@@ -85,7 +85,11 @@ class SessionSends:
             if owes_note(entry.kind):
                 self._send_waiting_note(entry.to)
             self.sending[entry_id] = entry
-            self.sends.submit("send", entry_id, lambda e=entry: self._send_one(e))
+            if entry.kind in TYPED_KINDS and typing_seconds(entry.text, self.cfg.session) > 0:
+                # read receipt and "typing…" now; the send when its typing time is up (on_timer)
+                self.sends.submit("pace", entry_id, lambda e=entry: begin(self.transport, e, self.cfg.session))
+            else:
+                self.sends.submit("send", entry_id, lambda e=entry: self._send_one(e))
         if result.deferred and reply_to is not None:
             self.send(reply_to, result)
 
@@ -117,11 +121,16 @@ class SessionSends:
             metrics.incr(txn, f"messages_out:{self.phone}")
         self.store.write(sent)
 
+    def _typed(self, entry_id: int) -> None:
+        """An entry's typing time is up (session on_timer "typed"): "typing…" off, then the send."""
+        entry = self.sending.get(entry_id)
+        if entry is not None:
+            self.sends.submit("send", entry_id, lambda e=entry: (end(self.transport, e), self._send_one(e))[1])
+
     def _send_one(self, entry) -> tuple[str, float]:
-        """On the send worker's thread: read receipt and typing (balancing/pacing.py), then the
-        blocking send, with the entry's file read from the home. Returns (message id, when)."""
+        """On the send worker's thread: the blocking send, with the entry's file read from the
+        home. Returns (message id, when)."""
         media = self._media_of(entry)
-        pace(self.transport, entry, self.cfg.session)
         if media is None:
             return self.transport.send(entry.to, entry.text, entry.key), time.time()
         return self.transport.send(entry.to, entry.text, entry.key, media=media), time.time()
@@ -144,6 +153,9 @@ class SessionSends:
         for done in finished:
             if done.job == "note":
                 self._note_done(done)
+                continue
+            if done.job == "pace":   # typing is on: send when its time is up (balancing/pacing.py)
+                self.after(done.result if done.error is None else 0.0, f"typed:{done.ref}", done.ref)
                 continue
             entry = self.sending.pop(done.ref, None)
             if entry is None:

@@ -3,8 +3,9 @@
 A reply that arrives instantly, with the customer's message never marked read,
 is how WhatsApp's anti-spam recognises a bot. So before a reply goes out the
 session's send worker (transports/sender.py; never the actor's thread) marks
-the message it answers read, and shows "typing…" for a time that grows with the
-reply's length: `[session] typing_per_char_s` a character, at least
+the message it answers read and turns "typing…" on; the session sends it once
+a time that grows with the reply's length has passed (its own timer, so other
+chats' sends go on meanwhile): `[session] typing_per_char_s` a character, at least
 `typing_min_s`, at most `typing_max_s` (0 turns typing off; benchmarks do).
 Campaign and alert sends are not typed: nobody is waiting in the chat.
 """
@@ -38,11 +39,14 @@ def answered_message_id(key: str) -> str:
     return message_id if message_id and part == "0" else ""
 
 
-def pace(transport, entry, session) -> None:
-    """On the send worker, before `entry` is sent: its read receipt and its typing.
+def begin(transport, entry, session) -> float:
+    """On the send worker: the answered message's read receipt and "typing…" on; returns how
+    long to type before the send (0: send at once). The session waits on a timer of its own,
+    so typing in one chat never holds up another's sends (a person types one chat at a time,
+    but a master answers many).
 
-    Their failures are logged and never stop the send: a reply without blue ticks
-    is better than no reply."""
+    Failures are logged and never stop the send: a reply without blue ticks is better than
+    no reply."""
     if entry.kind == "reply" and session.read_receipts:
         answered = answered_message_id(entry.key)
         if answered:
@@ -50,10 +54,18 @@ def pace(transport, entry, session) -> None:
                 transport.mark_read(entry.to, [answered])
             except TransportError as e:
                 log.info("read_receipt_failed", to=entry.to, error=str(e))
-    if entry.kind in TYPED_KINDS:
-        seconds = typing_seconds(entry.text, session)
-        if seconds > 0:
-            try:
-                transport.typing(entry.to, seconds)
-            except TransportError as e:
-                log.info("typing_failed", to=entry.to, error=str(e))
+    seconds = typing_seconds(entry.text, session) if entry.kind in TYPED_KINDS else 0.0
+    if seconds > 0:
+        try:
+            transport.presence(entry.to, True)
+        except TransportError as e:
+            log.info("typing_failed", to=entry.to, error=str(e))
+    return seconds
+
+
+def end(transport, entry) -> None:
+    """On the send worker, right before a typed entry is sent: "typing…" off."""
+    try:
+        transport.presence(entry.to, False)
+    except TransportError as e:
+        log.info("typing_failed", to=entry.to, error=str(e))

@@ -137,3 +137,25 @@ def test_a_reply_is_read_then_typed_for_its_length(home, port):
             d.stop()
         finally:
             procs.kill_all(procs.processes_of(home))
+
+
+def test_typing_in_one_chat_does_not_hold_up_replies_in_the_others(home, port):
+    """Typing is per chat, as a person's would be: ten customers asking at once are all answered
+    about one typing time later, not one after another (measured before: 10 × 2 s in a row)."""
+    d = start(home, port, "typing_min_s = 2\ntyping_per_char_s = 0.001\ntyping_max_s = 3\n")
+    try:
+        customers = [f"+4477009004{i:02d}" for i in range(10)]
+        asked = time.time()
+        for c in customers:
+            control.send("127.0.0.1", d.sim_port, c, M, "!ping")
+        last = max(received(d, c, 1)[0]["ts"] for c in customers)
+        assert last - asked < 2 * 2.0, f"the last reply came {last - asked:.1f} s after the questions"
+        for c in customers:   # and each one was typed for its time
+            with control.ControlClient("127.0.0.1", d.sim_port) as sim:
+                composing, paused = [s for s in sim.activity(c) if s["what"] == "typing"]
+            assert paused["ts"] - composing["ts"] >= 1.9
+    finally:
+        try:
+            d.stop()
+        finally:
+            procs.kill_all(procs.processes_of(home))

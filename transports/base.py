@@ -53,8 +53,11 @@ class Transport(Protocol):
         """Send a text (or `media` with the text as its caption); return WhatsApp's message id.
         Raises TransportError."""
 
+    def presence(self, to: str, composing: bool) -> None:
+        """Show "typing…" in `to`'s chat (composing), or stop showing it. Returns at once."""
+
     def typing(self, to: str, seconds: float) -> None:
-        """Show "typing…" in `to`'s chat for `seconds` (blocks that long), then stop showing it."""
+        """presence on, `seconds` (blocking), presence off: for a caller that may wait."""
 
     def mark_read(self, customer: str, message_ids: list[str]) -> None:
         """Blue ticks: tell `customer` their messages were read."""

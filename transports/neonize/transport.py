@@ -139,12 +139,15 @@ class NeonizeTransport:
         self._inbound.note_sent(response.ID)
         return response.ID
 
-    def typing(self, to: str, seconds: float) -> None:
-        """"typing…" in `to`'s chat for `seconds`, then paused. Raises TransportError."""
+    def presence(self, to: str, composing: bool) -> None:
+        """"typing…" on or off in `to`'s chat. Raises TransportError."""
         client, jid = self._chat(to)
-        self._call(lambda: outbound.typing(client, jid, True), self.send_timeout_s, f"typing to {to}")
+        self._call(lambda: outbound.typing(client, jid, composing), self.send_timeout_s, f"typing to {to}")
+
+    def typing(self, to: str, seconds: float) -> None:
+        self.presence(to, True)
         time.sleep(seconds)
-        self._call(lambda: outbound.typing(client, jid, False), self.send_timeout_s, f"typing to {to}")
+        self.presence(to, False)
 
     def mark_read(self, customer: str, message_ids: list[str]) -> None:
         client, jid = self._chat(customer)

@@ -264,11 +264,14 @@ class SimTransport:
             raise TransportError(str(exc), retryable=exc.code != p.BAD_REQUEST) from exc
         return result["message_id"]
 
+    def presence(self, to: str, composing: bool) -> None:
+        """Composing or paused (the sim records both: `activity`)."""
+        self._request("typing", to=to, state="composing" if composing else "paused")
+
     def typing(self, to: str, seconds: float) -> None:
-        """Composing for `seconds`, then paused (the sim records both: `activity`)."""
-        self._request("typing", to=to, state="composing")
+        self.presence(to, True)
         time.sleep(seconds)
-        self._request("typing", to=to, state="paused")
+        self.presence(to, False)
 
     def mark_read(self, customer: str, message_ids: list[str]) -> None:
         self._request("read", customer=customer, ids=list(message_ids))
