@@ -52,6 +52,8 @@ def session(make, tmp_path):
             self.transport = make()
             self.start_workers()
             self.timers = []
+            from conversations.backlog import BacklogTally
+            self.backlog = BacklogTally()   # as on_start makes it (the inbound side's)
 
         def after(self, seconds, name, payload=None):
             self.timers.append((name, seconds))
