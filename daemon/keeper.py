@@ -26,6 +26,7 @@ import time
 
 from runtime import config as config_mod, keeper_proc, procs
 from daemon.client import Where, ask, connect, read_pid_file, remove_pid_file, write_pid_file, _close
+from daemon import store_watch
 from daemon.keeper_probe import RootProbe
 
 CHECK_S = 0.05
@@ -70,6 +71,12 @@ def keep(where: Where) -> int:
             if not info or info.get("stopping") or info.get("keeper_pid") not in (None, os.getpid()):
                 return 0   # an orderly stop, or another daemon (or keeper) owns the home now
             if not procs.is_marked(info.get("pid"), where.home):
+                _end_the_rest(where)
+                return 0
+            why = store_watch.replaced(where.home, info.get("store_file"))
+            if why:   # nothing may write into the void: end the daemon, the reason kept
+                store_watch.record_failure(where.home, why)
+                _say("store_replaced", error=why)
                 _end_the_rest(where)
                 return 0
             root = info.get("root_pid") or 0
