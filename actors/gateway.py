@@ -25,7 +25,7 @@ from commands.registry import CommandError, Poll
 from runtime import config, logs
 from runtime.phone import BadPhone
 from storage import Store, outbox
-from storage.faults import StoreFull
+from storage.faults import StoreFull, StoreReplaced
 from supervision import messages as sup
 from supervision.actor import SupervisedActor
 
@@ -104,7 +104,7 @@ class AdminGateway(SupervisedActor):
         except BadPhone as e:
             self._reply(request, reply_to, AdminReply(request.ref, False, error=str(e), code=2))
             return
-        except StoreFull as e:   # nothing was written; the next request may find room again
+        except (StoreFull, StoreReplaced) as e:   # nothing was written; a full disk may find room again
             self._reply(request, reply_to, AdminReply(request.ref, False, error=str(e), code=1))
             return
         except TypeError as e:  # wrong arguments from a caller: a usage error, not a crash

@@ -233,7 +233,7 @@ class HAMonitor(ProbesMixin, SupervisedActor):
 
     def _alert_from_peer(self, msg: Alert, now: float) -> None:
         try:
-            alert = make_alert(msg.kind, msg.master, msg.text, msg.ts or now)
+            alert = make_alert(msg.kind, msg.master, msg.text, msg.ts or now, getattr(msg, "subject", None))
         except ValueError as e:
             log.warning("alert_rejected", error=str(e), kind=msg.kind, master=msg.master)
             return

@@ -146,3 +146,4 @@ class Alert:
     master: str | None
     text: str
     ts: float = 0.0
+    subject: str | None = None   # what a daemon-wide alert is about (health/alerts.py, AlertGate)

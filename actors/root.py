@@ -14,13 +14,22 @@ import os
 import signal
 
 from actors.messages import AdminReply, AdminRequest
+from actors.root_watch import RootWatch
+from supervision.messages import Pong
 from supervision.supervisor import Supervisor
 
 END_DAEMON_AFTER_S = 0.3
 
 
-class Root(Supervisor):
+class Root(RootWatch, Supervisor):
+    def on_start(self, args) -> None:
+        super().on_start(args)
+        self.start_watch(args.extra)   # a hung HA monitor, a gone keeper: actors/root_watch.py
+
     def on_message(self, msg, sender):
+        if isinstance(msg, Pong):
+            self.watch_pong(msg, sender)
+            return
         if isinstance(msg, AdminRequest):
             gateway = self.child_address("admin")
             if gateway is None:
@@ -40,6 +49,9 @@ class Root(Supervisor):
         self.after(END_DAEMON_AFTER_S, "end-daemon")
 
     def on_timer(self, name, payload) -> None:
+        if name == "watch":
+            self.watch_tick()
+            return
         if name == "end-daemon":
             os.kill(os.getppid(), signal.SIGTERM)  # the Admin shuts the whole system down
             return

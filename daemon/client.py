@@ -29,7 +29,9 @@ class DaemonError(Exception):
 
 class NotRunning(DaemonError):
     def __init__(self, home: str, port: int):
-        super().__init__(f"no daemon is running for {home} on port {port}", code=3)
+        from daemon.store_watch import last_failure
+        why = last_failure(home)   # e.g. its store deleted underneath (daemon/store_watch.py)
+        super().__init__(f"no daemon is running for {home} on port {port}" + (f"; {why}" if why else ""), code=3)
 
 
 class Unresponsive(DaemonError):

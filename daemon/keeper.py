@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 
-from runtime import config as config_mod, procs
+from runtime import config as config_mod, keeper_proc, procs
 from daemon.client import Where, ask, connect, read_pid_file, remove_pid_file, write_pid_file, _close
+from daemon import store_watch
+from daemon.keeper_probe import RootProbe
 
 CHECK_S = 0.05
 RESTART_TIMEOUT_S = 10.0
@@ -34,18 +35,18 @@ RESTART_TIMEOUT_S = 10.0
 
 def spawn(where: Where, output: str) -> int:
     """Start the keeper of `where`'s daemon (a detached process marked with the home); its pid."""
-    with procs.marked(where.home), open(output, "ab") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "daemon.keeper", os.path.abspath(where.home),
-                                 str(where.port)], stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                start_new_session=True, cwd=_project_root(),
-                                env=dict(os.environ, PYTHONPATH=_project_root()))
-    return proc.pid
+    return keeper_proc.spawn(where.home, where.port, output).pid
 
 
 def stop(info: dict | None, timeout: float = 2.0) -> None:
-    """Stop the keeper named in the pid file (before an orderly stop of the daemon)."""
+    """Stop the keeper named in the pid file (before an orderly stop of the daemon).
+
+    The pid file says `stopping` first: the root restarts a keeper it finds gone
+    (actors/root_watch.py), and a keeper started now exits at once."""
     pid = (info or {}).get("keeper_pid")
     home = (info or {}).get("home")
+    if info and home:
+        write_pid_file(Where(home, info.get("port", 0)), dict(info, stopping=True))
     if not pid or not home or not procs.is_marked(pid, home):
         return
     os.kill(pid, signal.SIGTERM)
@@ -60,18 +61,46 @@ def keep(where: Where) -> int:
     """The keeper's loop; returns when the daemon is gone (or we are told to stop)."""
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    if not _claim(where):
+        return 0
     _import_ahead()
-    while not stopping:
-        info = read_pid_file(where)
-        if not info or info.get("keeper_pid") not in (None, os.getpid()):
-            return 0   # another daemon (or keeper) owns the home now
-        if not procs.is_marked(info.get("pid"), where.home):
-            _end_the_rest(where)
-            return 0
-        if not procs.alive(info.get("root_pid") or 0) and not stopping:
-            restart_root(where, info)
-        time.sleep(CHECK_S)
+    probe = RootProbe(where, config_mod.load(where.home), _say)
+    try:
+        while not stopping:
+            info = read_pid_file(where)
+            if not info or info.get("stopping") or info.get("keeper_pid") not in (None, os.getpid()):
+                return 0   # an orderly stop, or another daemon (or keeper) owns the home now
+            if not procs.is_marked(info.get("pid"), where.home):
+                _end_the_rest(where)
+                return 0
+            why = store_watch.replaced(where.home, info.get("store_file"))
+            if why:   # nothing may write into the void: end the daemon, the reason kept
+                store_watch.record_failure(where.home, why)
+                _say("store_replaced", error=why)
+                _end_the_rest(where)
+                return 0
+            root = info.get("root_pid") or 0
+            if not procs.alive(root) and not stopping:
+                restart_root(where, info)
+                continue
+            probe.check(root, CHECK_S)   # a hung root is SIGKILLed: restarted on the next turn
+    finally:
+        probe.close()
     return 0
+
+
+def _claim(where: Where) -> bool:
+    """Write our pid as the keeper's, unless a live keeper has it or the daemon is stopping.
+    A keeper restarted by the root (its predecessor SIGKILLed) takes over here."""
+    info = read_pid_file(where)
+    if not info or info.get("stopping"):
+        return False
+    other = info.get("keeper_pid")
+    if other not in (None, os.getpid()) and procs.alive(other) and procs.is_marked(other, where.home):
+        return False
+    write_pid_file(where, dict(info, keeper_pid=os.getpid()))
+    _say("keeper_started", replaces=other)
+    return True
 
 
 def restart_root(where: Where, info: dict) -> None:
@@ -132,10 +161,6 @@ def _say(event: str, **fields) -> None:
     import json
     print(json.dumps({"ts": time.time(), "event": event, "actor": "keeper", "pid": os.getpid(),
                       **fields}), flush=True)
-
-
-def _project_root() -> str:
-    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 if __name__ == "__main__":

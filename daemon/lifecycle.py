@@ -19,6 +19,7 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
     from runtime.context import Context
     from supervision.messages import Init, StartFailed, Started
     from storage import faults as store_faults
+    from daemon import store_watch
 
     cfg = config_mod.load(where.home)  # a bad config.toml stops us here, before anything runs
     where.bind = where.bind or cfg.daemon.bind
@@ -40,6 +41,7 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
     if exposure:
         home.tell(where.home, "bind_not_loopback", exposure, bind=where.bind)
     store_faults.forget_marker(where.home)   # this start accepts the store it finds (storage/faults.py)
+    store_watch.forget_failure(where.home)
     if system.port_listening(where.port):
         raise DaemonError(f"port {where.port} is already in use by another program "
                           f"(or another home's daemon); choose another with --port")
@@ -70,7 +72,8 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
         raise
     info = {"pid": _parent_of(reply.pid), "root_pid": reply.pid, "port": where.port,
             "home": ctx.home, "transport": transport, "bind": where.bind, "sim_port": sim_port,
-            "started_ts": time.time(), "start_s": round(time.monotonic() - t0, 3)}
+            "started_ts": time.time(), "start_s": round(time.monotonic() - t0, 3),
+            "store_file": store_watch.store_file(where.home)}   # the keeper ends a daemon whose store goes
     write_pid_file(where, info)
     from daemon import keeper  # restarts a SIGKILLed root; ends the rest if the Admin dies
     info["keeper_pid"] = keeper.spawn(where, output or os.path.join(logs.log_dir(where.home), "daemon.out"))

@@ -44,20 +44,22 @@ class Alert:
     master: str | None   # None for daemon-wide alerts (queue, all masters down, imbalance)
     text: str
     repeats: int = 0     # same alerts held back by the gate since the last one sent
+    subject: str | None = None   # what a daemon-wide alert is about (an actor): its own gate slot
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def make_alert(kind: str, master: str | None, text: str, ts: float) -> Alert:
-    """An alert of `kind` with its level from the table."""
+def make_alert(kind: str, master: str | None, text: str, ts: float, subject: str | None = None) -> Alert:
+    """An alert of `kind` with its level from the table; `subject` names what a daemon-wide
+    alert is about (e.g. the hung actor), so two subjects are not one de-duplication slot."""
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}; valid: {', '.join(KINDS)}")
-    return Alert(ts, KINDS[kind], kind, master, text)
+    return Alert(ts, KINDS[kind], kind, master, text, subject=subject)
 
 
 class AlertGate:
-    """Lets an alert through at most once per `repeat_s` per (kind, master).
+    """Lets an alert through at most once per `repeat_s` per (kind, master, subject).
 
     A held-back alert is counted; the next one let through for that key
     carries the count in `repeats`. Times are the alerts' own `ts`; one older
@@ -66,12 +68,12 @@ class AlertGate:
 
     def __init__(self, repeat_s: float = 300.0) -> None:
         self.repeat_s = repeat_s
-        self.last_sent: dict[tuple[str, str | None], float] = {}
-        self.held: dict[tuple[str, str | None], int] = {}
+        self.last_sent: dict[tuple[str, str | None, str | None], float] = {}
+        self.held: dict[tuple[str, str | None, str | None], int] = {}
 
     def offer(self, alert: Alert) -> Alert | None:
         """The alert to send (with `repeats` set), or None when it is held back."""
-        key = (alert.kind, alert.master)
+        key = (alert.kind, alert.master, alert.subject)
         last = self.last_sent.get(key)
         if last is not None and alert.ts - last < self.repeat_s:
             self.held[key] = self.held.get(key, 0) + 1
@@ -81,16 +83,17 @@ class AlertGate:
 
     def to_dict(self) -> dict:
         return {"repeat_s": self.repeat_s,
-                "keys": [[kind, master, ts, self.held.get((kind, master), 0)]
-                         for (kind, master), ts in self.last_sent.items()]}
+                "keys": [[kind, master, ts, self.held.get((kind, master, subject), 0), subject]
+                         for (kind, master, subject), ts in self.last_sent.items()]}
 
     @classmethod
     def from_dict(cls, data: dict) -> "AlertGate":
         gate = cls(float(data.get("repeat_s", 300.0)))
-        for kind, master, ts, held in data.get("keys", []):
-            gate.last_sent[(kind, master)] = float(ts)
+        for kind, master, ts, held, *subject in data.get("keys", []):   # no subject: stored before it
+            key = (kind, master, subject[0] if subject else None)
+            gate.last_sent[key] = float(ts)
             if held:
-                gate.held[(kind, master)] = int(held)
+                gate.held[key] = int(held)
         return gate
 
 

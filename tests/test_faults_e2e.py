@@ -191,7 +191,8 @@ def test_monitor_stopped_20_s_does_not_judge_sessions_by_its_own_sleep(d):
     with Traffic(d) as traffic:
         os.kill(monitor, signal.SIGSTOP)
         time.sleep(int(os.environ.get("WHITECAVES_STALL_S", "20")))
-        os.kill(monitor, signal.SIGCONT)
+        if procs.alive(monitor):   # the root kills and restarts a hung monitor (actors/root_watch.py)
+            os.kill(monitor, signal.SIGCONT)
         time.sleep(3.0)   # what it would have done, it does now
     traffic.all_answered()
     after = {a["name"]: a["pid"] for a in status(d)["actors"] if a["name"].startswith("master:")}

@@ -169,6 +169,22 @@ def test_the_gate_lets_one_alert_per_kind_and_master_through_per_five_minutes_an
         assert g.offer(make_alert("master_failed", "+1", "down", 601.0)).repeats == 0
 
 
+def test_two_actors_hanging_within_repeat_s_are_both_told_and_each_held_back_alone():
+    """A daemon-wide alert's subject (the hung actor) is part of its gate slot (issue 13)."""
+    gate = AlertGate(300.0)
+    assert gate.offer(make_alert("actor_hung", None, "balancer hung", 0.0, subject="balancer")) is not None
+    assert gate.offer(make_alert("actor_hung", None, "admin hung", 5.0, subject="admin")) is not None
+    assert gate.offer(make_alert("actor_hung", None, "balancer hung", 9.0, subject="balancer")) is None
+    restored = AlertGate.from_dict(msgpack.unpackb(msgpack.packb(gate.to_dict())))
+    for g in (gate, restored):
+        assert g.offer(make_alert("actor_hung", None, "admin hung", 100.0, subject="admin")) is None
+        again = g.offer(make_alert("actor_hung", None, "balancer hung", 300.0, subject="balancer"))
+        assert again is not None and again.repeats == 1
+    # a gate stored before subjects existed still loads, its slots subject-less
+    old = AlertGate.from_dict({"repeat_s": 300.0, "keys": [["queue_warning", None, 0.0, 2]]})
+    assert old.offer(make_alert("queue_warning", None, "q", 1.0)) is None
+
+
 @FAST
 @given(stream=st.lists(st.tuples(st.floats(0, 2000), st.sampled_from(["master_failed", "queue_warning"]),
                                  st.sampled_from(["+1", "+2", None])), max_size=60),
