@@ -13,6 +13,8 @@ import pytest
 from chat.dispatch import DENIED
 from daemon_support import master_row, poll
 
+pytestmark = pytest.mark.slow   # a real daemon end to end: `pytest -m "not slow"` skips it
+
 MASTER, OTHER = "+971505760056", "+971553633595"
 ADMIN, STRANGER = "+971500000001", "+447700900123"
 

@@ -18,6 +18,8 @@ from chat.dispatch import DENIED
 from daemon_support import poll
 from deals.chat_commands import AGENTS_ONLY
 
+pytestmark = pytest.mark.slow   # a real daemon end to end: `pytest -m "not slow"` skips it
+
 MASTER, ADMIN, AGENT, STRANGER = "+971505760056", "+971500000001", "+971500000002", "+447700900123"
 CUSTOMER = "+971500000009"
 RULES = """

@@ -10,6 +10,9 @@ from conftest import ROOT, free_port
 from runtime import procs
 from daemon.demo import Tally, customer_phones, master_phones
 from runtime.phone import normalize
+import pytest
+
+pytestmark = pytest.mark.slow   # a real daemon end to end: `pytest -m "not slow"` skips it
 
 
 def test_tally_counts_answers_losses_and_duplicates():

@@ -15,6 +15,8 @@ from conftest import FAST_CONFIG, Daemon
 from runtime import procs
 from transports.sim import control
 
+pytestmark = pytest.mark.slow   # a real daemon end to end: `pytest -m "not slow"` skips it
+
 P, S, T = "+971505760056", "+971553633595", "+971507777777"
 
 

@@ -25,6 +25,8 @@ from runtime import procs
 from storage import Store, events
 from transports.sim.control import ControlClient
 
+pytestmark = pytest.mark.slow   # a real daemon end to end: `pytest -m "not slow"` skips it
+
 A, B = "+971505760056", "+971553633595"
 ADMIN = "+447700900077"
 HEARTBEAT_S = 0.2

@@ -18,6 +18,8 @@ from daemon_support import poll, start_daemon
 from runtime import procs
 from transports.sim import control
 
+pytestmark = pytest.mark.slow   # a real daemon end to end: `pytest -m "not slow"` skips it
+
 MASTER, ADMIN = "+971505760056", "+971500000001"
 C1, C2, BOT = "+447700900001", "+447700900002", "+447700900099"
 WELCOME = "Welcome to White Caves!"

@@ -20,6 +20,8 @@ from conftest import FAST_CONFIG, Daemon
 from daemon_support import poll
 from runtime import procs
 
+pytestmark = pytest.mark.slow   # a real daemon end to end: `pytest -m "not slow"` skips it
+
 MASTER, ADMIN = "+971505760056", "+971500000001"
 A, B, EXPIRED = "+971500000002", "+971500000003", "+971500000004"   # round robin offers in phone order
 CUST, CUST2 = "+971550000009", "+971550000008"

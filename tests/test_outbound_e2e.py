@@ -15,6 +15,8 @@ from runtime import procs
 from storage import Store, events
 from transports.sim import control
 
+pytestmark = pytest.mark.slow   # a real daemon end to end: `pytest -m "not slow"` skips it
+
 M = "+971505760056"
 C = "+447700900321"
 

@@ -19,6 +19,8 @@ from conftest import FAST_CONFIG, Daemon
 from runtime import procs
 from transports.sim import control
 
+pytestmark = pytest.mark.slow   # a real daemon end to end: `pytest -m "not slow"` skips it
+
 M = "+971505760056"
 C = "+447700900321"
 ADMIN = "+971501110000"

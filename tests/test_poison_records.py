@@ -15,6 +15,8 @@ import pytest
 
 from daemon_support import poll
 
+pytestmark = pytest.mark.slow   # a real daemon end to end: `pytest -m "not slow"` skips it
+
 MASTER, OTHER = "+971505760056", "+971553633595"
 ALICE, BOB, CAROL = "+447700900001", "+447700900002", "+447700900003"
 

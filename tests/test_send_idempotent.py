@@ -17,6 +17,8 @@ from commands.registry import CommandError, get
 from daemon_support import poll
 from storage import Store, masters, outbox
 
+pytestmark = pytest.mark.slow   # a real daemon end to end: `pytest -m "not slow"` skips it
+
 MASTER, CUSTOMER = "+971505760056", "+447700900001"
 
 

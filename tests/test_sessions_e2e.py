@@ -25,6 +25,8 @@ from daemon_support import master_row as master, poll as wait_for, start_daemon
 from runtime import procs
 from transports.sim.control import ControlClient
 
+pytestmark = pytest.mark.slow   # a real daemon end to end: `pytest -m "not slow"` skips it
+
 M1, M2 = "+971505760056", "+971553633595"
 # Keep-alive well under the test deadlines: a `hang` is noticed in about 1.5 s.
 SESSION_CONFIG = FAST_CONFIG + "[sim]\nkeepalive_s = 0.5\n"
