@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import timedelta
 
 import structlog
 
@@ -22,6 +23,7 @@ from health.book import GiveUp, HealthBook, Restart, eval_interval, policy_from,
 from actors.ha_probes import ProbesMixin
 from actors.messages import (AdminReply, Alert, DeviceStateChanged, HealthChanged, MonitorStatus,
                              Heartbeat, OutboxChanged)
+from runtime.beatboard import BeatReader
 from runtime.pidwatch import PidWatch
 from runtime import config, logs, procs
 from storage import Store, events, masters, metrics
@@ -36,6 +38,7 @@ SAVE_HISTORY_S = 10.0  # persist the queue-depth history
 # The whole tree's restart counts (for the metrics): every session's status crosses three
 # processes, so at hundreds of masters once a second was a steady idle cost.
 TREE_SAMPLE_S = 10.0
+IDLE_SOCKET_S = 30.0   # a connection unused this long is closed (close_idle_sockets_after)
 
 
 class HAMonitor(ProbesMixin, SupervisedActor):
@@ -61,6 +64,8 @@ class HAMonitor(ProbesMixin, SupervisedActor):
         for pid in self.book.pids.values():
             self.pidwatch.watch(pid)
         self.last_eval = self.last_tree = 0.0
+        self.beats = BeatReader(ctx.home)   # the sessions' periodic heartbeats (runtime/beatboard.py)
+        close_idle_sockets_after(IDLE_SOCKET_S)
         self.store.write(lambda txn: [record.note_state(txn, phone, t.state, now)
                                       for phone, t in self.book.trackers.items()])
         self.last_sync = self.last_sample = self.last_save = time.monotonic()
@@ -90,11 +95,7 @@ class HAMonitor(ProbesMixin, SupervisedActor):
         if isinstance(msg, Heartbeat):
             if msg.phone not in self.book.trackers:
                 self._sync(now)   # a master added since the last sync
-            self.pidwatch.watch(msg.pid)
-            transitions, restarted = self.book.heartbeat(msg.phone, msg.device_state, msg.pid, now)
-            if restarted:
-                self.store.write(lambda txn: metrics.incr(txn, f"restarts:master:{msg.phone}"))
-            self._transitions(transitions, now)
+            self._heartbeat(msg.phone, msg.device_state, msg.pid, now, now)
         elif isinstance(msg, DeviceStateChanged):
             self._transitions(self.book.device_state(msg.phone, msg.new, now), now)
         elif isinstance(msg, Alert):
@@ -137,6 +138,7 @@ class HAMonitor(ProbesMixin, SupervisedActor):
         # re-evaluating every one every 50 ms was most of the monitor's idle CPU.
         if mono - self.last_eval >= eval_interval(self.cfg.health.heartbeat_s):
             self.last_eval = mono
+            self._board_beats(now)
             self._transitions(self.book.tick(now), now)
             for action in self.book.recoveries(now):
                 self._recover(action)
@@ -150,6 +152,22 @@ class HAMonitor(ProbesMixin, SupervisedActor):
         self.after(self.tick_s, "tick")
 
     # ------------------------------------------------------------------ health
+
+    def _heartbeat(self, phone: str, device: str, pid: int, at: float, now: float) -> None:
+        self.pidwatch.watch(pid)
+        transitions, restarted = self.book.heartbeat(phone, device, pid, at)
+        if restarted:
+            self.store.write(lambda txn: metrics.incr(txn, f"restarts:master:{phone}"))
+        self._transitions(transitions, now)
+
+    def _board_beats(self, now: float) -> None:
+        """The beats sessions wrote to the heartbeat board since the last look (runtime/beatboard.py).
+        One older than a heartbeat is no sign of life now (a slot left by an ended process)."""
+        beats = [b for b in self.beats.changed() if now - b.ts <= self.cfg.health.heartbeat_s]
+        if any(b.phone not in self.book.trackers for b in beats):
+            self._sync(now)   # a master added since the last sync
+        for b in beats:
+            self._heartbeat(b.phone, b.device, b.pid, min(b.ts, now), now)
 
     def _alive(self, pid: int) -> bool:
         return procs.alive(pid)
@@ -291,6 +309,15 @@ class HAMonitor(ProbesMixin, SupervisedActor):
                     "heartbeat_age_s": None if t.heartbeat_age(now) is None else round(t.heartbeat_age(now), 3),
                     "pid": self.book.pids.get(phone), "recovery_attempts": t.recovery_attempts}
             for phone, t in list(self.book.trackers.items())}}
+
+
+def close_idle_sockets_after(seconds: float) -> None:
+    """thespian keeps a connection from every sender open for 20 minutes, and each turn of its loop
+    re-registers every open socket: 500 sessions' sockets, idle since their connect, were most of
+    the monitor's idle CPU once heartbeats came through the board. (thespian 4.0.1, pinned in
+    setup.cfg, reads this module global whenever it parks a socket.)"""
+    from thespian.system.transport import TCPTransport
+    TCPTransport.MAX_IDLE_SOCKET_PERIOD = timedelta(seconds=seconds)
 
 
 def restarts_by_actor(children, out: dict[str, int] | None = None) -> dict[str, int]:
