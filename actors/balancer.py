@@ -281,8 +281,10 @@ class Balancer(BalancerAdmin, SupervisedActor):
         self._complete_waiting()
 
     def _complete_waiting(self) -> None:
+        if not self.state.waiting:
+            return   # (before views(): each of 500 masters connecting at start recounted them all)
         healthy = {v.phone for v in self.views() if v.healthy}
-        if not self.state.waiting or not healthy:
+        if not healthy:
             return
         for phone, info in list(self.state.waiting.items()):
             if info.get("to") and info["to"] not in healthy:
@@ -351,12 +353,16 @@ class Balancer(BalancerAdmin, SupervisedActor):
     def dispatch(self) -> None:
         """Hand due pending entries to masters, at most WINDOW in flight per master."""
         self._dispatched_at = time.monotonic()
+        now = time.time()
+        with self.store.read() as txn:
+            if not outbox.pending(txn, now=now, limit=1, campaign_limit=1):
+                return   # nothing due: no view of every master to build (idle at 500 masters, docs/scale.md)
         views = self.views()
         if not any(v.healthy for v in views):
             return
-        now = time.time()
         for phone in self._records:
-            self.limiters.setdefault(phone, RateLimiter(self.limits))
+            if phone not in self.limiters:   # (setdefault would build, and seed, one per master per pass)
+                self.limiters[phone] = RateLimiter(self.limits)
         with self.store.read() as txn:
             entries = outbox.pending(txn, now=now, limit=2000, campaign_limit=500)
             owners: dict[str, str | None] = {}
