@@ -271,18 +271,20 @@ class Balancer(BalancerAdmin, SupervisedActor):
             record = masters.get(txn, phone)
         if record is None or record.health == "failed" and self.device.get(phone) != "connected":
             return
+        changed = phone in self.state.down or phone in self.state.waiting
         if phone in self.state.down:
             self.state.down.discard(phone)
             self.recovering.add(phone)
             log.info("master_recovered", master=phone)
         self.state.waiting.pop(phone, None)   # back before any sibling: it keeps its conversations
         self._views = None
-        self._save()
+        if changed:   # (every master's first connect at start wrote the same state, 500 commits)
+            self._save()
         self._complete_waiting()
 
     def _complete_waiting(self) -> None:
-        if not self.state.waiting:
-            return   # (before views(): each of 500 masters connecting at start recounted them all)
+        if not self.state.waiting:   # (before views(): each of 500 masters connecting recounted all)
+            return
         healthy = {v.phone for v in self.views() if v.healthy}
         if not healthy:
             return
@@ -360,9 +362,8 @@ class Balancer(BalancerAdmin, SupervisedActor):
         views = self.views()
         if not any(v.healthy for v in views):
             return
-        for phone in self._records:
-            if phone not in self.limiters:   # (setdefault would build, and seed, one per master per pass)
-                self.limiters[phone] = RateLimiter(self.limits)
+        # new masters only (setdefault built, and seeded, a limiter per master on every pass)
+        self.limiters.update({p: RateLimiter(self.limits) for p in self._records if p not in self.limiters})
         with self.store.read() as txn:
             entries = outbox.pending(txn, now=now, limit=2000, campaign_limit=500)
             owners: dict[str, str | None] = {}
