@@ -34,7 +34,7 @@ from runtime import config, logs
 from runtime.vocabulary import TRANSIENT_DEVICE_STATES
 from storage import Store, conversations, masters, outbox
 from storage import balancer as balancer_store
-from supervision import messages as sup
+from supervision import messages as sup, thespian_internals
 from supervision.actor import SupervisedActor
 
 log = structlog.get_logger("balancer")
@@ -74,6 +74,7 @@ class Balancer(BalancerAdmin, SupervisedActor):
         self._masters_address = None
         self._dispatched_at = 0.0
         self.in_grace: set[str] = set()            # failed, but may be back within [failover] grace_s
+        thespian_internals.close_idle_sockets_after(10.0)   # (500 sessions' idle connections made each loop turn dearer)
         self.on_peers(self.peers)
         self.wakeupAfter(timedelta(seconds=TICK_S), payload="tick")
         log.info("balancer_started", strategy=self.state.strategy, failed_over=sorted(self.state.down),
@@ -362,7 +363,6 @@ class Balancer(BalancerAdmin, SupervisedActor):
         views = self.views()
         if not any(v.healthy for v in views):
             return
-        # new masters only (setdefault built, and seeded, a limiter per master on every pass)
         self.limiters.update({p: RateLimiter(self.limits) for p in self._records if p not in self.limiters})
         with self.store.read() as txn:
             entries = outbox.pending(txn, now=now, limit=2000, campaign_limit=500)

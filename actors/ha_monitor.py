@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import timedelta
 
 import structlog
 from thespian.actors import ThespianWatch, WatchMessage
@@ -30,6 +29,7 @@ from runtime import config, logs, procs
 from storage import Store, events, masters, metrics
 from supervision import messages as sup
 from supervision.actor import SupervisedActor
+from supervision.thespian_internals import close_idle_sockets_after
 
 log = structlog.get_logger("ha-monitor")
 
@@ -40,7 +40,7 @@ SAVE_HISTORY_S = 10.0  # persist the queue-depth history
 # The whole tree's restart counts (for the metrics): every session's status crosses three
 # processes, so at hundreds of masters once a second was a steady idle cost.
 TREE_SAMPLE_S = 30.0   # (every 10 s: the masters supervisor and the root at 0.8 % of a core with 500 masters)
-IDLE_SOCKET_S = 10.0   # a connection unused this long is closed (close_idle_sockets_after)
+IDLE_SOCKET_S = 5.0    # a connection unused this long is closed (sessions write beats to the board)
 
 
 class HAMonitor(ProbesMixin, SupervisedActor):
@@ -324,15 +324,6 @@ class HAMonitor(ProbesMixin, SupervisedActor):
                     "heartbeat_age_s": None if t.heartbeat_age(now) is None else round(t.heartbeat_age(now), 3),
                     "pid": self.book.pids.get(phone), "recovery_attempts": t.recovery_attempts}
             for phone, t in list(self.book.trackers.items())}}
-
-
-def close_idle_sockets_after(seconds: float) -> None:
-    """thespian keeps a connection from every sender open for 20 minutes, and each turn of its loop
-    re-registers every open socket: 500 sessions' sockets, idle since their connect, were most of
-    the monitor's idle CPU once heartbeats came through the board. (thespian 4.0.1, pinned in
-    setup.cfg, reads this module global whenever it parks a socket.)"""
-    from thespian.system.transport import TCPTransport
-    TCPTransport.MAX_IDLE_SOCKET_PERIOD = timedelta(seconds=seconds)
 
 
 def restarts_by_actor(children, out: dict[str, int] | None = None) -> dict[str, int]:

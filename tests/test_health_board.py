@@ -25,7 +25,6 @@ def monitor(tmp_path, monkeypatch):
     from actors.ha_monitor import HAMonitor
 
     monkeypatch.setattr(ha_monitor.logs, "configure", lambda *a, **k: None)
-    monkeypatch.setattr(ha_monitor, "close_idle_sockets_after", lambda s: None, raising=False)
     (tmp_path / "config.toml").write_text("[health]\nheartbeat_s = 1.0\n")
     with Store(str(tmp_path)) as s:
         s.write(lambda txn: (masters.put(txn, masters.Master(phone=A, name="a")),
