@@ -34,7 +34,7 @@ from runtime import config, logs
 from runtime.vocabulary import TRANSIENT_DEVICE_STATES
 from storage import Store, conversations, masters, outbox
 from storage import balancer as balancer_store
-from supervision import messages as sup
+from supervision import messages as sup, thespian_internals
 from supervision.actor import SupervisedActor
 
 log = structlog.get_logger("balancer")
@@ -74,6 +74,7 @@ class Balancer(BalancerAdmin, SupervisedActor):
         self._masters_address = None
         self._dispatched_at = 0.0
         self.in_grace: set[str] = set()            # failed, but may be back within [failover] grace_s
+        thespian_internals.close_idle_sockets_after(10.0)   # (500 sessions' idle connections made each loop turn dearer)
         self.on_peers(self.peers)
         self.wakeupAfter(timedelta(seconds=TICK_S), payload="tick")
         log.info("balancer_started", strategy=self.state.strategy, failed_over=sorted(self.state.down),
@@ -271,18 +272,22 @@ class Balancer(BalancerAdmin, SupervisedActor):
             record = masters.get(txn, phone)
         if record is None or record.health == "failed" and self.device.get(phone) != "connected":
             return
+        changed = phone in self.state.down or phone in self.state.waiting
         if phone in self.state.down:
             self.state.down.discard(phone)
             self.recovering.add(phone)
             log.info("master_recovered", master=phone)
         self.state.waiting.pop(phone, None)   # back before any sibling: it keeps its conversations
         self._views = None
-        self._save()
+        if changed:   # (every master's first connect at start wrote the same state, 500 commits)
+            self._save()
         self._complete_waiting()
 
     def _complete_waiting(self) -> None:
+        if not self.state.waiting:   # (before views(): each of 500 masters connecting recounted all)
+            return
         healthy = {v.phone for v in self.views() if v.healthy}
-        if not self.state.waiting or not healthy:
+        if not healthy:
             return
         for phone, info in list(self.state.waiting.items()):
             if info.get("to") and info["to"] not in healthy:
@@ -351,12 +356,14 @@ class Balancer(BalancerAdmin, SupervisedActor):
     def dispatch(self) -> None:
         """Hand due pending entries to masters, at most WINDOW in flight per master."""
         self._dispatched_at = time.monotonic()
+        now = time.time()
+        with self.store.read() as txn:
+            if not outbox.pending(txn, now=now, limit=1, campaign_limit=1):
+                return   # nothing due: no view of every master to build (idle at 500 masters, docs/scale.md)
         views = self.views()
         if not any(v.healthy for v in views):
             return
-        now = time.time()
-        for phone in self._records:
-            self.limiters.setdefault(phone, RateLimiter(self.limits))
+        self.limiters.update({p: RateLimiter(self.limits) for p in self._records if p not in self.limiters})
         with self.store.read() as txn:
             entries = outbox.pending(txn, now=now, limit=2000, campaign_limit=500)
             owners: dict[str, str | None] = {}

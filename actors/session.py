@@ -27,6 +27,7 @@ from conversations.inbound import Rules, handle_inbound
 from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged, Heartbeat,
                              InboundMessage, Link, SendNow)
 from runtime import config, logs
+from runtime.beatboard import BeatWriter
 from storage import Store, masters, pairing
 from supervision.actor import SupervisedActor
 from transports import events as ev
@@ -65,6 +66,11 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
         self.connected_since: float | None = None   # time.time() of the last Connected
         self.own_logout_pending = False   # a relink logged out: its LoggedOut is expected
         self.last_beat = 0.0                 # time.monotonic() of the last heartbeat sent
+        try:   # periodic heartbeats go to the monitor's board, not as messages (runtime/beatboard.py)
+            self.beats: BeatWriter | None = BeatWriter(self.ctx.home, self.phone)
+        except (OSError, ValueError) as e:
+            log.warning("heartbeat_board_unavailable", error=str(e))
+            self.beats = None
         self.nudge: InboundMessage | None = None   # the latest inbound the balancer has not heard of
         self.nudged_at = 0.0
         self.nudge_armed = False
@@ -302,7 +308,7 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
                 if peer in self.peers:
                     self.send(self.peers[peer], change)
             if new == "connected" and old != new:
-                self._beat()   # a restarted session is healthy again now, not a heartbeat later (issue 13)
+                self._beat(message=True)   # a restarted session is healthy again now, not a heartbeat later (issue 13)
 
     def on_timer(self, name: str, payload) -> None:
         if name == "heartbeat":
@@ -328,8 +334,13 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
             self._beat()
         self.after(self.cfg.health.heartbeat_s, "heartbeat")
 
-    def _beat(self) -> None:
+    def _beat(self, message: bool = False) -> None:
+        """A heartbeat: written to the board; also sent as a message when the monitor must hear it
+        at once (or when there is no board)."""
         self.last_beat = time.monotonic()
+        beats = getattr(self, "beats", None)
+        if beats is not None:
+            beats.beat(self.state, os.getpid(), time.time())
         monitor = self.peers.get("ha-monitor")
-        if monitor is not None:
+        if monitor is not None and (message or beats is None):
             self.send(monitor, Heartbeat(self.phone, self.state, os.getpid(), time.time()))

@@ -7,12 +7,13 @@ healthy, note the time, do the harm, and read the time of the health event
 recover (the supervisor restarts a killed session, the monitor restarts a
 hung one, a relink after a logout) and go again.
 
-How each is detected: SIGKILL — the monitor checks the session's pid every
-tick (a tenth of a heartbeat, at most 50 ms) and, when it is gone, asks the
+How each is detected: SIGKILL — the session's pidfd wakes the monitor
+(runtime/pidwatch.py) and, when its process is gone, it asks the
 masters supervisor whether it stopped it on purpose; a heartbeat from a new
 pid (the supervisor restarts the session in milliseconds) also fails it;
 logout — the session's DeviceStateChanged(logged_out); hang — missed
-heartbeats (failed at 3 missed plus a quarter heartbeat of grace).
+heartbeats, read from the heartbeat board (runtime/beatboard.py) every
+twentieth of a heartbeat (failed at 3 missed plus a quarter heartbeat of grace).
 
 Targets: SIGKILL and logout p99 < 100 ms, hang p99 < 3.5 heartbeats.
 

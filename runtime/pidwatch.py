@@ -52,6 +52,10 @@ class PidWatch:
         dead, self._dead = self._dead, set()
         return dead
 
+    def fileno(self) -> int:
+        """Readable when a watched process has ended: a loop can sleep on it instead of polling."""
+        return self._epoll.fileno()
+
     def watched(self, pid: int) -> bool:
         return pid in self._fds
 

@@ -56,3 +56,44 @@ def stop_process(pid: int, shutdown: float | str) -> str:
     wait_gone(pid, KILL_WAIT_S)
     return "killed"
 
+
+
+def stop_processes(targets: list[tuple[int, float | str]]) -> dict[int, str]:
+    """End several processes at once: each is asked (SIGTERM, or SIGKILL for 'brutal_kill') before
+    any is waited for, then one shared wait in which each still there after its own shutdown
+    timeout (counted from the common start) is SIGKILLed. For children whose order does not
+    matter: 500 sessions stopped one after the other took longer than their whole daemon's
+    stop may (docs/scale.md). Answers {pid: 'gone' | 'exited' | 'killed'} like stop_process."""
+    results: dict[int, str] = {}
+    deadlines: dict[int, float] = {}
+    killed: list[int] = []
+    start = time.monotonic()
+    for pid, shutdown in targets:
+        if not alive(pid):
+            results[pid] = "gone"
+        elif shutdown == "brutal_kill":
+            _signal(pid, signal.SIGKILL)
+            results[pid] = "killed"
+            killed.append(pid)
+        else:
+            _signal(pid, signal.SIGTERM)
+            deadlines[pid] = math.inf if shutdown == "infinity" else start + float(shutdown)
+    pause = 0.001
+    while deadlines:
+        now = time.monotonic()
+        for pid, deadline in list(deadlines.items()):
+            if not alive(pid):
+                results[pid] = "exited"
+                del deadlines[pid]
+            elif now >= deadline:
+                _signal(pid, signal.SIGKILL)
+                results[pid] = "killed"
+                killed.append(pid)
+                del deadlines[pid]
+        if deadlines:
+            time.sleep(pause)
+            pause = min(pause * 2, 0.02)
+    kill_deadline = time.monotonic() + KILL_WAIT_S
+    for pid in killed:
+        wait_gone(pid, max(0.0, kill_deadline - time.monotonic()))
+    return results

@@ -53,7 +53,7 @@ from supervision.messages import (ChildStarted, Children, CountChildren, Counts,
 from supervision.spec import (BackoffState, ChildSpec, ChildView, IntensityWindow, SupervisorArgs,
                               check_unique_ids, exit_is_abnormal, plan_exit)
 from supervision.status import StatusQueries
-from supervision.stopping import stop_process
+from supervision.stopping import stop_process, stop_processes
 from supervision.thespian_internals import child_pid, report_every_dead_child
 
 
@@ -327,6 +327,11 @@ class Supervisor(StatusQueries, SupervisedActor):
         child.state = "stopped"
 
     def _stop_all(self) -> None:
+        if self.args.flags.start_window > 1:
+            # Children whose order does not matter (they start in a window) stop together: one
+            # shared wait instead of one per child; the loop below then finds them gone.
+            stop_processes([(c.pid, c.shutdown) for c in self._children
+                            if c.address is not None and c.pid is not None])
         for child in reversed(self._children):
             if child.address is not None:
                 self._stop_child(child)

@@ -1,4 +1,4 @@
-"""The two places where the supervisor reaches into thespian 4.0.1 internals.
+"""Where the project reaches into thespian 4.0.1 internals (the supervisor's two, and one setting).
 
 Both are small, isolated here, and covered by the supervision tests; setup.cfg
 pins thespian==4.0.1.
@@ -58,3 +58,15 @@ def report_every_dead_child(actor) -> None:
 
     manager._childExited = _childExited
     manager._supervision_reaping_fixed = True
+
+
+def close_idle_sockets_after(seconds: float) -> None:
+    """In this process, close a connection unused for `seconds` (thespian keeps one from every
+    sender open for 20 minutes). Each turn of thespian's loop builds a new selector with every
+    open socket in it: an actor that heard once from each of 500 sessions re-registered 500
+    idle sockets on every turn (docs/scale.md). thespian reads this module global whenever it
+    parks a socket."""
+    from datetime import timedelta
+
+    from thespian.system.transport import TCPTransport
+    TCPTransport.MAX_IDLE_SOCKET_PERIOD = timedelta(seconds=seconds)
