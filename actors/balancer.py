@@ -25,6 +25,7 @@ from thespian.actors import WakeupMessage
 from balancing import failover as fo
 from actors.balancer_admin import BalancerAdmin
 from balancing.dispatch import plan_dispatch
+from balancing.dispatch_cost import free_slots, read_caps, views_ttl
 from balancing.handover import RestorePlan
 from balancing.ratelimit import RateLimiter, limits_from_config
 from balancing.strategies import RoundRobinState
@@ -42,8 +43,7 @@ log = structlog.get_logger("balancer")
 WINDOW = 64            # entries in flight per master
 IN_FLIGHT_TIMEOUT_S = 45.0
 TICK_S = 0.5
-DISPATCH_BATCH_S = 0.005
-VIEWS_TTL_S = 1.0      # conversation counts are recounted at most this often
+DISPATCH_BATCH_S = 0.005   # between the end of one dispatch and the start of the next
 TRANSIENT = TRANSIENT_DEVICE_STATES
 
 
@@ -70,7 +70,7 @@ class Balancer(BalancerAdmin, SupervisedActor):
         self.restoring: dict[str, RestorePlan] = {}  # `failover restore` in progress, batch by batch
         self.restoring_step: dict[str, int] = {}
         self.sent_log: dict[str, deque] = {}       # master → send times (throughput)
-        self._views, self._views_at = None, 0.0
+        self._views, self._views_at, self._views_ttl = None, 0.0, 0.0
         self._masters_address = None
         self._dispatched_at = 0.0
         self.in_grace: set[str] = set()            # failed, but may be back within [failover] grace_s
@@ -306,12 +306,14 @@ class Balancer(BalancerAdmin, SupervisedActor):
     # ------------------------------------------------------------------ dispatch
 
     def views(self, fresh: bool = False):
-        """MasterViews with conversation counts (recounted at most every VIEWS_TTL_S unless fresh)."""
-        if fresh or self._views is None or time.monotonic() - self._views_at > VIEWS_TTL_S:
+        """MasterViews with conversation counts (recounted as balancing/dispatch_cost.py allows)."""
+        if fresh or self._views is None or time.monotonic() - self._views_at > self._views_ttl:
+            started = time.monotonic()
             with self.store.read() as txn:
                 self._views = fo.master_views(txn, self._usable, refused=self._refused_value)
                 self._records = {m.phone: m for m in masters.all(txn)}
             self._views_at = time.monotonic()
+            self._views_ttl = views_ttl(self._views_at - started)
             for phone in list(self.recovering):   # caught up with the others: no longer first
                 mine = next((v for v in self._views if v.phone == phone), None)
                 usable = [v.conversations for v in self._views if v.healthy]
@@ -349,16 +351,18 @@ class Balancer(BalancerAdmin, SupervisedActor):
             self.after(DISPATCH_BATCH_S - since, "dispatch-soon")
 
     def dispatch(self) -> None:
-        """Hand due pending entries to masters, at most WINDOW in flight per master."""
-        self._dispatched_at = time.monotonic()
+        """Hand due pending entries to masters, at most WINDOW in flight per master, reading
+        the outbox in proportion to the free room (balancing/dispatch_cost.py)."""
         views = self.views()
-        if not any(v.healthy for v in views):
+        usable = [v.phone for v in views if v.healthy]
+        free = free_slots((m for m, _ in self.in_flight.values()), usable, WINDOW)
+        if not free:
             return
         now = time.time()
         for phone in self._records:
             self.limiters.setdefault(phone, RateLimiter(self.limits))
         with self.store.read() as txn:
-            entries = outbox.pending(txn, now=now, limit=2000, campaign_limit=500)
+            entries = outbox.pending(txn, now=now, skip=self.in_flight, **read_caps(free, len(usable), WINDOW))
             owners: dict[str, str | None] = {}
 
             def owner_of(customer: str) -> str | None:
@@ -391,3 +395,4 @@ class Balancer(BalancerAdmin, SupervisedActor):
             for entry_id in ids:
                 self.in_flight[entry_id] = (master, since)
             self.send(self.sessions[master], SendNow(ids))
+        self._dispatched_at = time.monotonic()   # the next one waits DISPATCH_BATCH_S from here

@@ -307,6 +307,8 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
     def on_timer(self, name: str, payload) -> None:
         if name == "heartbeat":
             self._heartbeat()
+        elif name == "report-sends":
+            self.report_sends()
         elif name == "nudge":
             self.nudge_armed = False
             self._nudge_balancer()

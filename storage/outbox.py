@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 from storage import campaigns, outbox_lanes as lanes
@@ -80,19 +81,22 @@ def all(txn: Txn) -> list[OutboxEntry]:  # noqa: A001
 
 
 def pending(txn: Txn, master: str | None = None, now: float | None = None,
-            limit: int = 0, campaign_limit: int = 0) -> list[OutboxEntry]:
+            limit: int = 0, campaign_limit: int = 0, skip: Container[int] = ()) -> list[OutboxEntry]:
     """Pending entries due by `now` (all when None): lane by lane (replies and operators'
     sends, alerts, hand-over notes, campaigns; storage/outbox_lanes.py), oldest first in each.
 
     `limit` caps the entries of the lanes before the campaign's, `campaign_limit`
     the campaign's (0: no cap), so a big campaign is never read past its cap and
-    cannot hide the replies queued after it.
+    cannot hide the replies queued after it. Ids in `skip` (the balancer's in flight)
+    are passed over before their entry is even read, and do not count against a cap.
     """
     out = []
     for lane in lanes.LANES:
         cap = campaign_limit if lane == "campaign" else limit
         taken = 0
         for entry_id in lanes.ids(txn, lane):
+            if entry_id in skip:
+                continue
             e = get(txn, entry_id)
             if e is None or e.state != "pending" or (master is not None and e.master != master):
                 continue
