@@ -24,6 +24,7 @@ from thespian.actors import WakeupMessage
 
 from balancing import failover as fo
 from actors.balancer_admin import BalancerAdmin
+from actors.balancer_budgets import ReplyBudgets
 from balancing.dispatch import plan_dispatch
 from balancing.dispatch_cost import free_slots, read_caps, views_ttl
 from balancing.handover import RestorePlan
@@ -33,8 +34,7 @@ from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged
                              InboundMessage, OutboxChanged, SendNow, SendResult, ToMaster)
 from runtime import config, logs
 from runtime.vocabulary import TRANSIENT_DEVICE_STATES
-from storage import Store, conversations, masters, outbox
-from storage import balancer as balancer_store
+from storage import Store, balancer as balancer_store, conversations, masters, outbox
 from supervision import messages as sup
 from supervision.actor import SupervisedActor
 
@@ -44,10 +44,9 @@ WINDOW = 64            # entries in flight per master
 IN_FLIGHT_TIMEOUT_S = 45.0
 TICK_S = 0.5
 DISPATCH_BATCH_S = 0.005   # between the end of one dispatch and the start of the next
-TRANSIENT = TRANSIENT_DEVICE_STATES
 
 
-class Balancer(BalancerAdmin, SupervisedActor):
+class Balancer(ReplyBudgets, BalancerAdmin, SupervisedActor):   # budgets: actors/balancer_budgets.py
     def on_start(self, ctx):
         self.ctx = ctx
         self.refusals_said: set[tuple] = set()
@@ -63,6 +62,7 @@ class Balancer(BalancerAdmin, SupervisedActor):
         self.sessions: dict[str, object] = {}      # phone → address
         self.device: dict[str, str] = {}           # phone → device state
         self.in_flight: dict[int, tuple[str, float]] = {}  # entry id → (master, since)
+        self.granted: dict[str, int] = {}          # master → reply budget its session holds
         self.rr = RoundRobinState()
         self.recovering: set[str] = set()          # back after a failover: new conversations first
         self.fresh: dict[str, str] = {}            # customer → master picked before its conversation exists
@@ -152,6 +152,7 @@ class Balancer(BalancerAdmin, SupervisedActor):
     def _device_changed(self, msg: DeviceStateChanged, sender) -> None:
         if self.sessions.get(msg.phone) not in (None, sender):
             self._release(msg.phone)   # a new session process: the old one's sends never answer
+            self.granted[msg.phone] = 0   # ... and it starts without budget
         self.sessions[msg.phone] = sender
         before = self.device.get(msg.phone)
         self.device[msg.phone] = msg.new
@@ -160,8 +161,10 @@ class Balancer(BalancerAdmin, SupervisedActor):
         elif msg.new == "connected" and before != "connected":
             self._recovered(msg.phone)
         self.dispatch()
+        self.grant_budgets(msg.phone)
 
     def _send_result(self, msg: SendResult) -> None:
+        self.budget_used(msg)   # replies the session sent itself (actors/balancer_budgets.py)
         now = time.time()
         for entry_id in msg.sent:
             self.in_flight.pop(entry_id, None)
@@ -196,11 +199,10 @@ class Balancer(BalancerAdmin, SupervisedActor):
         if self.state.waiting:
             self._complete_waiting()
         self.dispatch()
+        self.grant_budgets()
 
     def _release(self, phone: str) -> None:
-        for entry_id, (master, _) in list(self.in_flight.items()):
-            if master == phone:
-                del self.in_flight[entry_id]
+        self.in_flight = {i: (m, t) for i, (m, t) in self.in_flight.items() if m != phone}
 
     # ------------------------------------------------------------------ failover
 
@@ -337,7 +339,7 @@ class Balancer(BalancerAdmin, SupervisedActor):
         return {p for p, m in self._records.items()
                 if m.desired == "running" and p not in self.state.down
                 and (p in self.in_grace
-                     or m.health != "failed" and self.device.get(p, m.device_state) in TRANSIENT)}
+                     or m.health != "failed" and self.device.get(p, m.device_state) in TRANSIENT_DEVICE_STATES)}
 
     def dispatch_soon(self) -> None:
         """Dispatch within DISPATCH_BATCH_S: under a burst one pass over the outbox serves many

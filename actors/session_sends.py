@@ -49,6 +49,8 @@ class SessionSends:
         self.sending: dict[int, object] = {}            # entry id -> the entry being sent
         self.send_reply_to = None                       # the balancer that asked
         self.unreported = SendResult(master=self.phone)  # finished, not yet told to the balancer
+        self.unreported_since = 0.0                     # time.monotonic() of its first outcome
+        self.reply_state()                              # actors/session_replies.py
 
     def watched(self) -> list[int]:
         return [self.sends.fileno(), self.control.fileno()]
@@ -85,15 +87,20 @@ class SessionSends:
                 entry = outbox.get(txn, entry_id)
             if entry is None or entry.state != "pending":
                 continue  # delivered by an earlier attempt
-            if self.state != "connected":
-                result.deferred.append(entry_id)
+            if self.state != "connected" or not self.spaced(entry.to, time.time()):
+                result.deferred.append(entry_id)   # not yet: a reply this session sent itself was first
                 continue
-            if owes_note(entry.kind):
-                self._send_waiting_note(entry.to)
-            self.sending[entry_id] = entry
-            self.sends.submit("send", entry_id, lambda e=entry: self._send_one(e))
+            self.noted_send(entry.to, time.time())
+            self.submit_send(entry)
         if result.deferred and reply_to is not None:
             self.send(reply_to, result)
+
+    def submit_send(self, entry) -> None:
+        """Onto the send worker, after the hand-over note this master still owes the customer."""
+        if owes_note(entry.kind):
+            self._send_waiting_note(entry.to)
+        self.sending[entry.id] = entry
+        self.sends.submit("send", entry.id, lambda e=entry: self._send_one(e))
 
     def _send_waiting_note(self, customer: str) -> None:
         """A failover's hand-over note owed by this master goes just before its first message
@@ -154,6 +161,8 @@ class SessionSends:
             entry = self.sending.pop(done.ref, None)
             if entry is None:
                 continue
+            if entry.id in self.claimed:
+                result.claimed.append((entry.id, self.claimed.pop(entry.id)))
             outcome = classify(done.error)
             if outcome.kind == DELIVERED:
                 message_id, ts = done.result
@@ -168,18 +177,29 @@ class SessionSends:
             self._delivered(delivered)   # one commit for every send this poll saw finish
         self.unreported.sent += result.sent
         self.unreported.failed += result.failed
+        self.unreported.claimed += result.claimed
         told = len(self.unreported.sent) + len(self.unreported.failed)
+        if told and not self.unreported_since:
+            self.unreported_since = time.monotonic()
         if not self.sending or told >= REPORT_BATCH:
             self.report_sends()
         elif told and not self.timer_pending("report-sends"):
             self.after(REPORT_EVERY_S, "report-sends")
 
+    def report_if_due(self) -> None:
+        """On every message: under load thespian's timers come late (actors/session.py), and a
+        late report holds the balancer's window and this session's reply budget."""
+        if self.unreported_since and time.monotonic() - self.unreported_since >= REPORT_EVERY_S:
+            self.report_sends()
+
     def report_sends(self) -> None:
         """Tell the balancer the outcomes gathered since the last report (its window frees)."""
         result, self.unreported = self.unreported, SendResult(master=self.phone)
+        self.unreported_since = 0.0
         self.cancel_timer("report-sends")
-        if self.send_reply_to is not None and (result.sent or result.failed):
-            self.send(self.send_reply_to, result)
+        balancer = self.send_reply_to or self.peers.get("balancer")
+        if balancer is not None and (result.sent or result.failed):
+            self.send(balancer, result)
 
     def _delivered(self, sent: list[tuple]) -> None:
         def done(txn):
@@ -190,6 +210,8 @@ class SessionSends:
                         customer=entry.to, master=self.phone, direction="out", text=shown(entry),
                         ts=ts, message_id=message_id))
                 metrics.incr(txn, f"messages_out:{self.phone}")
+                if entry.claimed_by == self.phone:   # left from here, without the balancer
+                    metrics.incr(txn, f"replies_direct:{self.phone}")
         self.store.write(done)
 
     def _send_failed(self, entry, outcome) -> None:
