@@ -112,8 +112,9 @@ class MasterSession(SessionReplies, SessionSends, SupervisedActor):   # actors/s
         self.report_if_due()   # the same for send reports (actors/session_sends.py)
         if isinstance(msg, WatchMessage):
             self._media_done(self.media.ready())
+            self.poll_workers(hold_marks=True)   # their delivered marks join the inbound commit
             self._on_events(self.transport.poll())
-            self.poll_workers()
+            self.commit_marks()
         elif isinstance(msg, SendNow):
             self._send_entries(msg.entry_ids, sender)
         elif isinstance(msg, ReplyBudget):
@@ -216,8 +217,13 @@ class MasterSession(SessionReplies, SessionSends, SupervisedActor):   # actors/s
                       resolve=getattr(self.transport, "phone_for_lid", None),
                       leads=lambda txn, master, customer, msg, first: lead_inbound.on_customer_message(
                           txn, master, customer, msg, first, now, self.cfg.leads))
-        handled, claimed = self.store.write(lambda txn: self.claim_replies(   # actors/session_replies.py
-            txn, handle_inbound(txn, self.phone, batch, self.cfg.chat, rules, self.cfg)))
+        marks = self.marks   # sends seen finished in this poll: one commit for both
+
+        def write(txn):
+            self.mark_delivered(txn, marks)
+            return self.claim_replies(txn, handle_inbound(txn, self.phone, batch, self.cfg.chat, rules, self.cfg))
+        handled, claimed = self.store.write(write)   # claim_replies: actors/session_replies.py
+        self.marks = []
         for event in batch:
             if getattr(event, "message_id", ""):
                 self.transport.ack(event.message_id)  # only now may the network forget it

@@ -6,8 +6,9 @@ the reply path's p99 collapsed under load. Now, inside the inbound transaction t
 reply in the durable outbox (conversations/inbound.py), the session CLAIMS it when
 
 - it owns the customer's conversation (the entry is assigned to this master),
-- it is connected and holds reply budget, which only the balancer grants
-  (ReplyBudget; actors/balancer_budgets.py), and revokes when the master is not usable,
+- it is connected and has room in its reply budget, which only the balancer grants
+  (ReplyBudget: how many claimed replies may be unfinished at once; actors/balancer_budgets.py)
+  and revokes when the master is not usable,
 - the balancer's spacing allows it against this master's own sends ([limits] reply_gap_s and
   the master's floor, carried in the grant), and no hand-over note waits in the outbox
   (a note goes before anything else to its customer: the balancer orders those).
@@ -41,14 +42,14 @@ class SessionReplies:
 
     def reply_state(self) -> None:
         """No budget until the balancer grants one (SessionSends.start_workers calls this)."""
-        self.reply_budget = 0                 # replies this session may still claim
+        self.reply_budget = 0                 # claimed replies that may be unfinished at once
         self.reply_gaps = (0.0, 0.0)          # (per contact, between two sends of this master)
         self.claimed: dict[int, str] = {}     # entry id → contact: claimed, outcome not reported
         self.last_send_at = 0.0               # this master's latest send (any kind, at submission)
         self.last_to: dict[str, float] = {}   # contact → latest send, within the contact gap
 
     def on_budget(self, msg: ReplyBudget) -> None:
-        self.reply_budget = 0 if msg.revoke else self.reply_budget + msg.add
+        self.reply_budget = msg.size
         self.reply_gaps = (msg.reply_gap_s, msg.min_gap_s)
 
     def spaced(self, to: str, now: float) -> bool:
@@ -67,14 +68,14 @@ class SessionReplies:
     def claim_replies(self, txn, handled: list) -> tuple[list, list]:
         """In the inbound transaction: claim the replies this session may send itself."""
         claimed = []
-        if self.state != "connected" or self.reply_budget <= 0:
+        if self.state != "connected" or len(self.claimed) >= self.reply_budget:
             return handled, claimed
         if next(outbox_lanes.ids(txn, "handover"), None) is not None:
             return handled, claimed   # hand-over notes are ordered by the balancer
         now, contacts = time.time(), {}
         for h in handled:
             for entry_id in h.reply_ids:
-                if len(claimed) >= self.reply_budget:
+                if len(self.claimed) + len(claimed) >= self.reply_budget:
                     return handled, claimed
                 entry = outbox.get(txn, entry_id)
                 if entry is None or entry.master != self.phone:
@@ -91,8 +92,7 @@ class SessionReplies:
     def send_claimed(self, claimed: list) -> None:
         """After the commit: each claimed reply goes to the send worker, like a SendNow entry."""
         now = time.time()
-        for entry in claimed:
-            self.reply_budget -= 1
+        for entry in claimed:   # each holds a unit of the budget until its outcome is in
             self.claimed[entry.id] = entry.to
             self.noted_send(entry.to, now)
             self.submit_send(entry)

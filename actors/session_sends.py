@@ -49,6 +49,8 @@ class SessionSends:
         self.sending: dict[int, object] = {}            # entry id -> the entry being sent
         self.send_reply_to = None                       # the balancer that asked
         self.unreported = SendResult(master=self.phone)  # finished, not yet told to the balancer
+        self.finished = SendResult(master=self.phone)    # finished, delivered marks not committed
+        self.marks: list[tuple] = []                     # (entry, message id, ts) to mark delivered
         self.unreported_since = 0.0                     # time.monotonic() of its first outcome
         self.reply_state()                              # actors/session_replies.py
 
@@ -66,13 +68,17 @@ class SessionSends:
         if not self.control.close(STOP_WAIT_S):
             log.warning("transport_close_still_blocked", after_s=STOP_WAIT_S)
 
-    def poll_workers(self) -> None:
+    def poll_workers(self, hold_marks: bool = False) -> None:
+        """Outcomes of finished calls; `hold_marks`: the delivered marks wait for commit_marks()
+        (or join the inbound transaction of the same poll: one commit, not two)."""
         for done in self.control.poll():
             if done.error is not None:
                 log.warning("transport_call_failed", call=done.job, error=str(done.error))
         finished = self.sends.poll()
         if finished:
             self._sends_done(finished)
+        if not hold_marks:
+            self.commit_marks()
 
     # --- SendNow ----------------------------------------------------------------------
 
@@ -87,9 +93,11 @@ class SessionSends:
                 entry = outbox.get(txn, entry_id)
             if entry is None or entry.state != "pending":
                 continue  # delivered by an earlier attempt
-            if self.state != "connected" or not self.spaced(entry.to, time.time()):
-                result.deferred.append(entry_id)   # not yet: a reply this session sent itself was first
+            if self.state != "connected":
+                result.deferred.append(entry_id)
                 continue
+            # The balancer's limiter let it go (and counted it): never deferred here. Noted, so
+            # that a reply this session claims itself keeps the limits' spacing after it.
             self.noted_send(entry.to, time.time())
             self.submit_send(entry)
         if result.deferred and reply_to is not None:
@@ -173,8 +181,18 @@ class SessionSends:
                 result.failed.append(entry.id)
             if done.seconds > self.cfg.health.heartbeat_s:
                 log.info("slow_send", entry=entry.id, seconds=round(done.seconds, 1))
-        if delivered:
-            self._delivered(delivered)   # one commit for every send this poll saw finish
+        self.marks += delivered
+        self.finished.sent += result.sent
+        self.finished.failed += result.failed
+        self.finished.claimed += result.claimed
+
+    def commit_marks(self) -> None:
+        """One commit for every send seen finished since the last; only then may the balancer
+        hear of them (it would read a sent entry still pending, and send it again)."""
+        if self.marks:
+            self._delivered(self.marks)
+            self.marks = []
+        result, self.finished = self.finished, SendResult(master=self.phone)
         self.unreported.sent += result.sent
         self.unreported.failed += result.failed
         self.unreported.claimed += result.claimed
@@ -202,17 +220,19 @@ class SessionSends:
             self.send(balancer, result)
 
     def _delivered(self, sent: list[tuple]) -> None:
-        def done(txn):
-            for entry, message_id, ts in sent:
-                outbox.delivered(txn, entry.id, message_id, self.phone)
-                if entry.kind != "alert":   # an alert to an admin is not a customer's conversation
-                    conversations.add_message(txn, conversations.Message(
-                        customer=entry.to, master=self.phone, direction="out", text=shown(entry),
-                        ts=ts, message_id=message_id))
-                metrics.incr(txn, f"messages_out:{self.phone}")
-                if entry.claimed_by == self.phone:   # left from here, without the balancer
-                    metrics.incr(txn, f"replies_direct:{self.phone}")
-        self.store.write(done)
+        self.store.write(lambda txn: self.mark_delivered(txn, sent))
+
+    def mark_delivered(self, txn, sent: list[tuple]) -> None:
+        """The transport acknowledged: each entry leaves the outbox, into its conversation."""
+        for entry, message_id, ts in sent:
+            outbox.delivered(txn, entry.id, message_id, self.phone)
+            if entry.kind != "alert":   # an alert to an admin is not a customer's conversation
+                conversations.add_message(txn, conversations.Message(
+                    customer=entry.to, master=self.phone, direction="out", text=shown(entry),
+                    ts=ts, message_id=message_id))
+            metrics.incr(txn, f"messages_out:{self.phone}")
+            if entry.claimed_by == self.phone:   # left from here, without the balancer
+                metrics.incr(txn, f"replies_direct:{self.phone}")
 
     def _send_failed(self, entry, outcome) -> None:
         o = self.cfg.outbox

@@ -114,7 +114,7 @@ def reports(s) -> SendResult:
 def test_with_budget_the_reply_leaves_from_the_receiving_session_without_a_send_now(home):
     s = make_session(home)
     try:
-        s.on_budget(ReplyBudget(add=4))
+        s.on_budget(ReplyBudget(size=4))
         s.transport.hold.clear()                       # the send is on its way ...
         s._inbound([ping()])
         with s.store.read() as txn:
@@ -124,7 +124,7 @@ def test_with_budget_the_reply_leaves_from_the_receiving_session_without_a_send_
         s.transport.hold.set()
         s.finish()
         assert s.transport.sent == [(CUSTOMER, "pong", f"reply:{PHONE}:WAMID-{CUSTOMER}-1:0")]
-        assert s.reply_budget == 3
+        assert s.claimed == {}                         # its unit of budget is back
         told = reports(s)
         assert told.sent == [entry.id] and told.claimed == [(entry.id, CUSTOMER)]
         with s.store.read() as txn:
@@ -155,31 +155,39 @@ def test_a_customer_owned_by_another_master_is_left_to_the_balancer(home):
     try:
         s.store.write(lambda txn: conversations.put(txn, conversations.Conversation(
             customer=CUSTOMER, master=OTHER)))
-        s.on_budget(ReplyBudget(add=4))
+        s.on_budget(ReplyBudget(size=4))
         s._inbound([ping()])
         with s.store.read() as txn:
             [entry] = outbox.pending(txn)
-        assert entry.master == OTHER and s.transport.sent == [] and s.reply_budget == 4
+        assert entry.master == OTHER and s.transport.sent == [] and s.claimed == {}
     finally:
         s.close()
 
 
-def test_the_budget_bounds_how_many_replies_the_session_claims(home):
+def test_the_budget_bounds_how_many_claimed_replies_are_unfinished_at_once(home):
     s = make_session(home)
     try:
-        s.on_budget(ReplyBudget(add=2))
+        s.on_budget(ReplyBudget(size=2))
+        s.transport.hold.clear()
         s._inbound([ping(1, f"+4477009000{i:02d}") for i in range(5)])
-        s.finish()
-        assert len(s.transport.sent) == 2 and s.reply_budget == 0
+        assert len(s.claimed) == 2
         with s.store.read() as txn:
             assert len(outbox.pending(txn)) == 3          # the rest: the balancer's
+        s.transport.hold.set()
+        s.finish()
+        s._inbound([ping(2)])                             # the two finished: room again
+        assert len(s.claimed) == 1
+        s.finish()
+        s.on_budget(ReplyBudget(size=0))                  # revoked: nothing claimed any more
+        s._inbound([ping(3)])
+        assert s.claimed == {} and len(s.transport.sent) == 3
     finally:
         s.close()
 
 
 def test_a_crash_between_the_send_and_the_delivered_mark_resends_at_most_once(home):
     s = make_session(home)
-    s.on_budget(ReplyBudget(add=4))
+    s.on_budget(ReplyBudget(size=4))
     s._inbound([ping()])
     deadline = time.monotonic() + 10
     while not s.transport.sent:                     # sent on the network ...
@@ -192,7 +200,7 @@ def test_a_crash_between_the_send_and_the_delivered_mark_resends_at_most_once(ho
         with again.store.read() as txn:
             [entry] = outbox.pending(txn)
         assert entry.claimed_by is None and entry.master == PHONE
-        again.on_budget(ReplyBudget(add=4))
+        again.on_budget(ReplyBudget(size=4))
         again._send_entries([entry.id], "balancer")  # the balancer's one SendNow
         again.finish()
         assert again.transport.sent == first         # the same key once more, and no more
@@ -221,16 +229,15 @@ class FakeBalancer(ReplyBudgets):
         self.out.append((to, msg))
 
 
-def test_the_balancer_grants_tops_up_records_and_revokes_reply_budgets():
+def test_the_balancer_grants_records_and_revokes_reply_budgets():
     b = FakeBalancer(Limits())
     b.grant_budgets()
     [(to, grant)] = b.out
-    assert to == "session-1" and grant.add == REPLY_BUDGET and grant.reply_gap_s == 1.0
+    assert to == "session-1" and grant.size == REPLY_BUDGET and grant.reply_gap_s == 1.0
     b.grant_budgets()
-    assert len(b.out) == 1                            # nothing used: nothing sent
+    assert len(b.out) == 1                            # nothing changed: nothing sent
     b.budget_used(SendResult(master=PHONE, sent=[7, 8], claimed=[(7, CUSTOMER), (8, OTHER)]))
-    assert b.out[-1][1].add == 2                      # topped up by what was used
     assert b.limiters[PHONE].check("reply", CUSTOMER, time.time()) > 0   # the limits heard of it
     b.usable = False
     b.grant_budgets()
-    assert b.out[-1][1].revoke and b.granted[PHONE] == 0
+    assert b.out[-1][1].size == 0 and b.granted[PHONE] == 0             # revoked
