@@ -24,7 +24,9 @@ from thespian.actors import WakeupMessage
 
 from balancing import failover as fo
 from actors.balancer_admin import BalancerAdmin
+from actors.balancer_budgets import ReplyBudgets
 from balancing.dispatch import plan_dispatch
+from balancing.dispatch_cost import free_slots, read_caps, views_ttl
 from balancing.handover import RestorePlan
 from balancing.ratelimit import RateLimiter, limits_from_config
 from balancing.strategies import RoundRobinState
@@ -32,8 +34,7 @@ from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged
                              InboundMessage, OutboxChanged, SendNow, SendResult, ToMaster)
 from runtime import config, logs
 from runtime.vocabulary import TRANSIENT_DEVICE_STATES
-from storage import Store, conversations, masters, outbox
-from storage import balancer as balancer_store
+from storage import Store, balancer as balancer_store, conversations, masters, outbox
 from supervision import messages as sup, thespian_internals
 from supervision.actor import SupervisedActor
 
@@ -42,12 +43,10 @@ log = structlog.get_logger("balancer")
 WINDOW = 64            # entries in flight per master
 IN_FLIGHT_TIMEOUT_S = 45.0
 TICK_S = 0.5
-DISPATCH_BATCH_S = 0.005
-VIEWS_TTL_S = 1.0      # conversation counts are recounted at most this often
-TRANSIENT = TRANSIENT_DEVICE_STATES
+DISPATCH_BATCH_S = 0.005   # between the end of one dispatch and the start of the next
 
 
-class Balancer(BalancerAdmin, SupervisedActor):
+class Balancer(ReplyBudgets, BalancerAdmin, SupervisedActor):   # budgets: actors/balancer_budgets.py
     def on_start(self, ctx):
         self.ctx = ctx
         self.refusals_said: set[tuple] = set()
@@ -63,6 +62,7 @@ class Balancer(BalancerAdmin, SupervisedActor):
         self.sessions: dict[str, object] = {}      # phone → address
         self.device: dict[str, str] = {}           # phone → device state
         self.in_flight: dict[int, tuple[str, float]] = {}  # entry id → (master, since)
+        self.granted: dict[str, int] = {}          # master → reply budget its session holds
         self.rr = RoundRobinState()
         self.recovering: set[str] = set()          # back after a failover: new conversations first
         self.fresh: dict[str, str] = {}            # customer → master picked before its conversation exists
@@ -70,7 +70,7 @@ class Balancer(BalancerAdmin, SupervisedActor):
         self.restoring: dict[str, RestorePlan] = {}  # `failover restore` in progress, batch by batch
         self.restoring_step: dict[str, int] = {}
         self.sent_log: dict[str, deque] = {}       # master → send times (throughput)
-        self._views, self._views_at = None, 0.0
+        self._views, self._views_at, self._views_ttl = None, 0.0, 0.0
         self._masters_address = None
         self._dispatched_at = 0.0
         self.in_grace: set[str] = set()            # failed, but may be back within [failover] grace_s
@@ -153,6 +153,7 @@ class Balancer(BalancerAdmin, SupervisedActor):
     def _device_changed(self, msg: DeviceStateChanged, sender) -> None:
         if self.sessions.get(msg.phone) not in (None, sender):
             self._release(msg.phone)   # a new session process: the old one's sends never answer
+            self.granted[msg.phone] = 0   # ... and it starts without budget
         self.sessions[msg.phone] = sender
         before = self.device.get(msg.phone)
         self.device[msg.phone] = msg.new
@@ -161,8 +162,10 @@ class Balancer(BalancerAdmin, SupervisedActor):
         elif msg.new == "connected" and before != "connected":
             self._recovered(msg.phone)
         self.dispatch()
+        self.grant_budgets(msg.phone)
 
     def _send_result(self, msg: SendResult) -> None:
+        self.budget_used(msg)   # replies the session sent itself (actors/balancer_budgets.py)
         now = time.time()
         for entry_id in msg.sent:
             self.in_flight.pop(entry_id, None)
@@ -197,11 +200,10 @@ class Balancer(BalancerAdmin, SupervisedActor):
         if self.state.waiting:
             self._complete_waiting()
         self.dispatch()
+        self.grant_budgets()
 
     def _release(self, phone: str) -> None:
-        for entry_id, (master, _) in list(self.in_flight.items()):
-            if master == phone:
-                del self.in_flight[entry_id]
+        self.in_flight = {i: (m, t) for i, (m, t) in self.in_flight.items() if m != phone}
 
     # ------------------------------------------------------------------ failover
 
@@ -311,12 +313,14 @@ class Balancer(BalancerAdmin, SupervisedActor):
     # ------------------------------------------------------------------ dispatch
 
     def views(self, fresh: bool = False):
-        """MasterViews with conversation counts (recounted at most every VIEWS_TTL_S unless fresh)."""
-        if fresh or self._views is None or time.monotonic() - self._views_at > VIEWS_TTL_S:
+        """MasterViews with conversation counts (recounted as balancing/dispatch_cost.py allows)."""
+        if fresh or self._views is None or time.monotonic() - self._views_at > self._views_ttl:
+            started = time.monotonic()
             with self.store.read() as txn:
                 self._views = fo.master_views(txn, self._usable, refused=self._refused_value)
                 self._records = {m.phone: m for m in masters.all(txn)}
             self._views_at = time.monotonic()
+            self._views_ttl = views_ttl(self._views_at - started)
             for phone in list(self.recovering):   # caught up with the others: no longer first
                 mine = next((v for v in self._views if v.phone == phone), None)
                 usable = [v.conversations for v in self._views if v.healthy]
@@ -324,23 +328,12 @@ class Balancer(BalancerAdmin, SupervisedActor):
                     self.recovering.discard(phone)
         return self._views
 
-    def _refused_value(self, refusal: tuple[str, str, str]) -> None:
-        """A stored master field that would not pass `master add`: routed on a safe value; said once."""
-        if refusal in self.refusals_said:
-            return
-        self.refusals_said.add(refusal)
-        phone, field_name, why = refusal
-        log.warning("stored_value_refused", master=phone, field=field_name, why=why)
-        self._alert("warning", "stored_value_refused", phone,
-                    f"master {phone}: stored {why}; routed on a safe value until it is fixed "
-                    f"(whitecaves master remove/add)")
-
     def _hold(self) -> set[str]:
         """Owners worth waiting for: running, not failed over, only reconnecting."""
         return {p for p, m in self._records.items()
                 if m.desired == "running" and p not in self.state.down
                 and (p in self.in_grace
-                     or m.health != "failed" and self.device.get(p, m.device_state) in TRANSIENT)}
+                     or m.health != "failed" and self.device.get(p, m.device_state) in TRANSIENT_DEVICE_STATES)}
 
     def dispatch_soon(self) -> None:
         """Dispatch within DISPATCH_BATCH_S: under a burst one pass over the outbox serves many
@@ -354,18 +347,20 @@ class Balancer(BalancerAdmin, SupervisedActor):
             self.after(DISPATCH_BATCH_S - since, "dispatch-soon")
 
     def dispatch(self) -> None:
-        """Hand due pending entries to masters, at most WINDOW in flight per master."""
-        self._dispatched_at = time.monotonic()
+        """Hand due pending entries to masters, at most WINDOW in flight per master, reading
+        the outbox in proportion to the free room (balancing/dispatch_cost.py)."""
         now = time.time()
         with self.store.read() as txn:
-            if not outbox.pending(txn, now=now, limit=1, campaign_limit=1):
+            if not outbox.pending(txn, now=now, limit=1, campaign_limit=1, skip=self.in_flight):
                 return   # nothing due: no view of every master to build (idle at 500 masters, docs/scale.md)
         views = self.views()
-        if not any(v.healthy for v in views):
+        usable = [v.phone for v in views if v.healthy]
+        free = free_slots((m for m, _ in self.in_flight.values()), usable, WINDOW)
+        if not free:
             return
         self.limiters.update({p: RateLimiter(self.limits) for p in self._records if p not in self.limiters})
         with self.store.read() as txn:
-            entries = outbox.pending(txn, now=now, limit=2000, campaign_limit=500)
+            entries = outbox.pending(txn, now=now, skip=self.in_flight, **read_caps(free, len(usable), WINDOW))
             owners: dict[str, str | None] = {}
 
             def owner_of(customer: str) -> str | None:
@@ -398,3 +393,4 @@ class Balancer(BalancerAdmin, SupervisedActor):
             for entry_id in ids:
                 self.in_flight[entry_id] = (master, since)
             self.send(self.sessions[master], SendNow(ids))
+        self._dispatched_at = time.monotonic()   # the next one waits DISPATCH_BATCH_S from here

@@ -1,4 +1,4 @@
-"""The balancer's side of its commands: strategy, resume, restore, watching a send, live figures.
+"""The balancer's side of its commands (strategy, resume, restore, watching a send, live figures), and what it tells the admins about stored values it refuses.
 
 A mixin of the Balancer actor (actors/balancer.py), kept apart so each file
 stays readable. The commands themselves are in balancing/commands.py; the
@@ -134,3 +134,14 @@ class BalancerAdmin:
                 "waiting": self.state.waiting, "recovering": sorted(self.recovering),
                 "paused": sorted(self.state.gate.paused_set), "restoring": sorted(self.restoring),
                 "running": sorted(p for p in self.state.gate.locks if self.state.gate.running(p))}
+
+    def _refused_value(self, refusal: tuple[str, str, str]) -> None:
+        """A stored master field that would not pass `master add`: routed on a safe value; said once."""
+        if refusal in self.refusals_said:
+            return
+        self.refusals_said.add(refusal)
+        phone, field_name, why = refusal
+        log.warning("stored_value_refused", master=phone, field=field_name, why=why)
+        self._alert("warning", "stored_value_refused", phone,
+                    f"master {phone}: stored {why}; routed on a safe value until it is fixed "
+                    f"(whitecaves master remove/add)")

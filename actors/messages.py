@@ -88,6 +88,20 @@ class SendResult:
     sent: list[int] = field(default_factory=list)        # acknowledged and removed from the outbox
     failed: list[int] = field(default_factory=list)      # retry scheduled or dead-lettered
     deferred: list[int] = field(default_factory=list)    # rate limiter said not yet
+    # replies the session claimed and sent itself (entry id, contact), for the master's rate
+    # limiter; they are among `sent` or `failed` too
+    claimed: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class ReplyBudget:
+    """Balancer → session: how many replies it may have claimed and not yet finished, sending
+    them itself without a SendNow (docs/balancer.md, "Replies from the receiving session");
+    0 revokes it. The gaps are the balancer's limits ([limits] reply_gap_s and the master's
+    floor), 0 when off."""
+    size: int = 0
+    reply_gap_s: float = 0.0
+    min_gap_s: float = 0.0
 
 
 @dataclass

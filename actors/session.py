@@ -18,6 +18,7 @@ from thespian.actors import ThespianWatch, WatchMessage
 
 from actors.masters import backoff
 from agents import inbound as lead_inbound
+from actors.session_replies import SessionReplies
 from actors.session_sends import SessionSends
 from masters import device
 from masters.reconnect import step_in_after
@@ -25,7 +26,7 @@ from conversations import media
 from conversations.backlog import BacklogTally
 from conversations.inbound import Rules, handle_inbound
 from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged, Heartbeat,
-                             InboundMessage, Link, SendNow)
+                             InboundMessage, Link, ReplyBudget, SendNow)
 from runtime import config, logs
 from runtime.beatboard import BeatWriter
 from storage import Store, masters, pairing
@@ -55,7 +56,7 @@ def make_transport(ctx, cfg, phone: str):
     return NeonizeTransport(phone, store, send_timeout_s=cfg.session.send_timeout_s)
 
 
-class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_sends.py
+class MasterSession(SessionReplies, SessionSends, SupervisedActor):   # actors/session_replies.py, _sends.py
     def on_start(self, args):
         self.ctx, self.phone = args["ctx"], args["phone"]
         self.cfg = config.load(self.ctx.home)
@@ -79,6 +80,7 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
         self.state = record.device_state if record else "unlinked"
         self.transport = make_transport(self.ctx, self.cfg, self.phone)
         self.start_workers()   # WhatsApp's blocking calls run there, never on this thread
+        self.start_replies()   # before announcing: a previous process's claims go back to the balancer
         self.backlog = BacklogTally()   # for the admins' one summary per reconnect
         self.media = media.MediaFetcher(os.path.join(self.ctx.home, "media"), self.cfg.session.media_max_bytes)
         # Always announce: the balancer learns this process's address from it.
@@ -113,12 +115,16 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
         # for over 15 s at 500 msg/s), and the session looks hung. While busy, beat from here.
         if time.monotonic() - self.last_beat >= self.cfg.health.heartbeat_s:
             self._beat()
+        self.report_if_due()   # the same for send reports (actors/session_sends.py)
         if isinstance(msg, WatchMessage):
             self._media_done(self.media.ready())
+            self.poll_workers(hold_marks=True)   # their delivered marks join the inbound commit
             self._on_events(self.transport.poll())
-            self.poll_workers()
+            self.commit_marks()
         elif isinstance(msg, SendNow):
             self._send_entries(msg.entry_ids, sender)
+        elif isinstance(msg, ReplyBudget):
+            self.on_budget(msg)
         elif isinstance(msg, Link):
             self._link(msg)
 
@@ -217,10 +223,17 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
                       resolve=getattr(self.transport, "phone_for_lid", None),
                       leads=lambda txn, master, customer, msg, first: lead_inbound.on_customer_message(
                           txn, master, customer, msg, first, now, self.cfg.leads))
-        handled = self.store.write(lambda txn: handle_inbound(txn, self.phone, batch, self.cfg.chat, rules, self.cfg))
+        marks = self.marks   # sends seen finished in this poll: one commit for both
+
+        def write(txn):
+            self.mark_delivered(txn, marks)
+            return self.claim_replies(txn, handle_inbound(txn, self.phone, batch, self.cfg.chat, rules, self.cfg))
+        handled, claimed = self.store.write(write)   # claim_replies: actors/session_replies.py
+        self.marks = []
         for event in batch:
             if getattr(event, "message_id", ""):
                 self.transport.ack(event.message_id)  # only now may the network forget it
+        self.send_claimed(claimed)
         admin = self.peers.get("admin")
         for h in handled:
             for f in h.forwards:
@@ -315,6 +328,8 @@ class MasterSession(SessionSends, SupervisedActor):   # sends: actors/session_se
             self._heartbeat()
         elif name.startswith("typed:"):
             self._typed(payload)
+        elif name == "report-sends":
+            self.report_sends()
         elif name == "nudge":
             self.nudge_armed = False
             self._nudge_balancer()

@@ -119,7 +119,7 @@ def main() -> None:
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "outbox.json"))
     ap.add_argument("--messages", type=int, default=5000)
     args = ap.parse_args()
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()   # the machine is shared
     raw = raw_rate(20000)
     print(f"raw thespian, one hop, windows of 64: {raw:.0f} msg/s")
     out = delivered_rate(args.messages)
@@ -134,7 +134,7 @@ def main() -> None:
     result = {"bench": "outbox", "what": "campaign of N contacts through the durable outbox, 3 sim masters, "
               "rate limits off", "raw_thespian_msg_per_s": round(raw, 1), "delivered": out,
               "ratio_of_raw": round(ratio, 3), "text_and_media": m, "targets": {"msg_per_s": 1000, "ratio_of_raw": 0.30},
-              "host": host_info(),
+              "host": host_info(), "load_average": {"before": load_before, "after": os.getloadavg()},
               "wall_s": round(time.monotonic() - started, 1)}
     write_json(args.out, result)
     print(f"wrote {args.out} ({result['wall_s']} s)")

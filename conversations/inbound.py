@@ -53,6 +53,7 @@ class Handled:
     forwards: list[Forward] = field(default_factory=list)    # commands for the gateway to run
     held: bool = False                                       # backlog: stored, not answered
     fetch: bool = False                                      # a media file to download
+    reply_ids: list[int] = field(default_factory=list)       # the replies' outbox entries
 
     @property
     def from_customer(self) -> bool:
@@ -133,10 +134,14 @@ def _from_customer(txn, master: str, event: ev.Inbound, customer: str, held: boo
     elif not conv.waiting_since:
         conv.waiting_since = event.timestamp
     conversations.put(txn, conv)
+    ids = []
     for i, reply in enumerate(replies):
-        outbox.enqueue(txn, customer, reply, kind="reply",
-                       key=f"reply:{master}:{event.message_id}:{i}", master=conv.master)
-    return Handled(event, customer, len(replies), forwards, held=held, fetch=_wants_file(event))
+        entry, new = outbox.enqueue(txn, customer, reply, kind="reply",
+                                    key=f"reply:{master}:{event.message_id}:{i}", master=conv.master)
+        if new:
+            ids.append(entry.id)
+    return Handled(event, customer, len(replies), forwards, held=held, fetch=_wants_file(event),
+                   reply_ids=ids)
 
 
 def _replies(txn, master, customer, conv, text, chat, now, forwards, config=None) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Container
 from dataclasses import dataclass, field
 
 from storage import campaigns, outbox_lanes as lanes
@@ -38,6 +39,9 @@ class OutboxEntry:
     # a file sent with `text` as its caption: {"kind", "sha256", "mime", "file_name", "size"};
     # the bytes are stored once in the home (storage/outbound_media.py), never here
     media: dict[str, str | int] | None = None
+    # the master whose session claimed it in the inbound transaction and sends it itself
+    # (docs/balancer.md, "Replies from the receiving session"); the balancer never reads it then
+    claimed_by: str | None = None
 
 
 def enqueue(txn: Txn, to: str, body: str, kind: str = "reply", key: str | None = None,
@@ -67,12 +71,37 @@ def get(txn: Txn, entry_id: int) -> OutboxEntry | None:
 
 
 def put(txn: Txn, entry: OutboxEntry) -> None:
-    """Write the entry; its lane index follows its state (storage/outbox_lanes.py)."""
+    """Write the entry; its lane index follows its state, and its claim (storage/outbox_lanes.py)."""
     txn.put("outbox", u64(entry.id), entry)
-    if entry.state == "pending":
+    if entry.state == "pending" and not entry.claimed_by:
         lanes.add(txn, entry.kind, entry.id)
     else:
         lanes.remove(txn, entry.kind, entry.id)
+    if entry.claimed_by:
+        lanes.claim(txn, entry.id)
+    else:
+        lanes.unclaim(txn, entry.id)
+
+
+def claim(txn: Txn, entry: OutboxEntry, master: str) -> None:
+    """`master`'s session sends this entry itself: out of the balancer's lanes, in this txn."""
+    entry.master, entry.claimed_by = master, master
+    put(txn, entry)
+
+
+def release_claims(txn: Txn, master: str) -> list[int]:
+    """A (re)started session's claims go back to the balancer: what it claimed and may have sent
+    before a crash, but not marked delivered, is sent once more (at least once, as before)."""
+    released = []
+    for entry_id in lanes.claimed_ids(txn):
+        entry = get(txn, entry_id)
+        if entry is None:
+            lanes.unclaim(txn, entry_id)
+        elif entry.claimed_by == master:
+            entry.claimed_by = None
+            put(txn, entry)
+            released.append(entry_id)
+    return released
 
 
 def all(txn: Txn) -> list[OutboxEntry]:  # noqa: A001
@@ -80,19 +109,22 @@ def all(txn: Txn) -> list[OutboxEntry]:  # noqa: A001
 
 
 def pending(txn: Txn, master: str | None = None, now: float | None = None,
-            limit: int = 0, campaign_limit: int = 0) -> list[OutboxEntry]:
+            limit: int = 0, campaign_limit: int = 0, skip: Container[int] = ()) -> list[OutboxEntry]:
     """Pending entries due by `now` (all when None): lane by lane (replies and operators'
     sends, alerts, hand-over notes, campaigns; storage/outbox_lanes.py), oldest first in each.
 
     `limit` caps the entries of the lanes before the campaign's, `campaign_limit`
     the campaign's (0: no cap), so a big campaign is never read past its cap and
-    cannot hide the replies queued after it.
+    cannot hide the replies queued after it. Ids in `skip` (the balancer's in flight)
+    are passed over before their entry is even read, and do not count against a cap.
     """
     out = []
     for lane in lanes.LANES:
         cap = campaign_limit if lane == "campaign" else limit
         taken = 0
         for entry_id in lanes.ids(txn, lane):
+            if entry_id in skip:
+                continue
             e = get(txn, entry_id)
             if e is None or e.state != "pending" or (master is not None and e.master != master):
                 continue
@@ -116,6 +148,7 @@ def delivered(txn: Txn, entry_id: int, message_id: str, master: str) -> OutboxEn
         return None
     txn.delete("outbox", u64(entry_id))
     lanes.remove(txn, entry.kind, entry_id)
+    lanes.unclaim(txn, entry_id)
     if entry.campaign:
         campaigns.count(txn, entry.campaign, sent=1)
     txn.put("outbox_keys", text(entry.key), {"id": entry_id, "state": "delivered",
@@ -133,6 +166,7 @@ def failed(txn: Txn, entry_id: int, error: str, retry_at: float, max_attempts: i
         return None
     entry.attempts += 1
     entry.last_error = error
+    entry.claimed_by = None    # a claimed reply that failed is the balancer's to retry
     if final or entry.attempts >= max_attempts:
         entry.state = "dead"
         if entry.campaign:
@@ -166,7 +200,7 @@ def retarget(txn: Txn, moves: dict[str, str], from_master: str, only_moved: bool
         if e.master == from_master and e.state == "pending" and e.via is None:
             if only_moved and e.to not in moves:
                 continue
-            e.master = moves.get(e.to)
+            e.master, e.claimed_by = moves.get(e.to), None   # a claim dies with its master's turn
             put(txn, e)
             n += 1
     return n

@@ -44,6 +44,24 @@ def ids(txn: Txn, lane: str) -> Iterator[int]:
         yield int.from_bytes(k[1:], "big")
 
 
+# Entries a session claimed to send itself (its own reply, docs/balancer.md "Replies from the
+# receiving session"): out of every lane, so the balancer never sends them too; keyed here by
+# id alone, as there are few (each session's reply budget) and a restarted session finds its own.
+CLAIMED = b"\xc0"
+
+
+def claim(txn: Txn, entry_id: int) -> None:
+    txn.put(DB, CLAIMED + u64(entry_id), 1)
+
+
+def unclaim(txn: Txn, entry_id: int) -> None:
+    txn.delete(DB, CLAIMED + u64(entry_id))
+
+
+def claimed_ids(txn: Txn) -> list[int]:
+    return [int.from_bytes(k[1:], "big") for k, _ in txn.scan(DB, prefix=CLAIMED)]
+
+
 def rebuild(txn: Txn) -> int:
     """Index every pending outbox entry (a migration, storage/schema.py); returns how many."""
     n = 0

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from neonize_support import PHONE, collect_where_runnable, run_in_child
+from conversations.backlog import BacklogTally
 from runtime import config
 from storage import Store
 from test_neonize_transport import N, connected, go, make, wait_events  # noqa: F401 - fixtures
@@ -51,9 +52,8 @@ def session(make, tmp_path):
             self.store = Store(str(tmp_path / "home"))
             self.transport = make()
             self.start_workers()
+            self.backlog = BacklogTally()   # MasterSession.on_start's, which this harness skips
             self.timers = []
-            from conversations.backlog import BacklogTally
-            self.backlog = BacklogTally()   # as on_start makes it (the inbound side's)
 
         def after(self, seconds, name, payload=None):
             self.timers.append((name, seconds))
