@@ -6,7 +6,7 @@ Layers, bottom to top; a module may import its own layer and those below:
     storage                (LMDB records; imports runtime only)
     transports
     commands               (the one command registry)
-    domains                (chat, masters, conversations, balancing, health)
+    domains                (chat, masters, conversations, balancing, health, agents, deals)
     actors                 (thin shells)
     daemon                 (the tree, the actor system, lifecycle)
     cli_commands, cli
