@@ -141,6 +141,7 @@ class Balancer(ReplyBudgets, BalancerAdmin, SupervisedActor):   # budgets: actor
             self.in_grace.discard(msg.phone)
             self.cancel_timer(f"grace:{msg.phone}")
             self._recovered(msg.phone)
+        self.grant_budgets(msg.phone)   # health decides who may send its own replies
         self.dispatch_soon()
 
     def _grace_over(self, phone: str, reason: str) -> None:
@@ -200,7 +201,7 @@ class Balancer(ReplyBudgets, BalancerAdmin, SupervisedActor):   # budgets: actor
         if self.state.waiting:
             self._complete_waiting()
         self.dispatch()
-        self.grant_budgets()
+        self.regrant_budgets(now_m)   # a safety net: changes grant at once
 
     def _release(self, phone: str) -> None:
         self.in_flight = {i: (m, t) for i, (m, t) in self.in_flight.items() if m != phone}

@@ -19,6 +19,9 @@ from actors.messages import ReplyBudget, SendResult
 REPLY_BUDGET = 64      # claimed replies a session may have unfinished at once (as WINDOW)
 
 
+GRANT_EVERY_S = 5.0   # device and health changes grant at once; this is the safety net
+
+
 class ReplyBudgets:
     """Needs from Balancer: sessions, granted, in_grace, limiters, limits, views(), _records,
     _usable(), send()."""
@@ -37,6 +40,13 @@ class ReplyBudgets:
                 self.send(address, ReplyBudget(size, reply_gap_s=self.limits.reply_gap_s if on else 0.0,
                                                min_gap_s=self.limits.min_gap_s if on else 0.0))
                 self.granted[p] = size
+
+    def regrant_budgets(self, now_m: float) -> None:
+        """Every budget re-checked every GRANT_EVERY_S (the balancer's tick is 0.5 s, and each
+        pass builds a view of every master: at 500 idle masters that was its whole idle cost)."""
+        if now_m - getattr(self, "_granted_at", 0.0) >= GRANT_EVERY_S:
+            self._granted_at = now_m
+            self.grant_budgets()
 
     def budget_used(self, msg: SendResult) -> None:
         """Replies a session sent itself: into its master's rate limiter."""
