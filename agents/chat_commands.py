@@ -34,7 +34,7 @@ AGENTS_ONLY = "This command is for the agency's agents."
 MAX_LISTED = 15
 
 
-def _who(call, word: str) -> str | None:
+def agents_only(call, word: str) -> str | None:
     """None when the sender may use agent commands, else the refusal (stored as an event)."""
     if call.is_admin or agents_store.get(call.txn, call.sender) is not None:
         return None
@@ -65,7 +65,7 @@ def _lead_line(lead) -> str:
 @command("lead.chat.list", runs_in="session", chat="leads", admin=False, usage="!leads")
 def chat_leads(call) -> str:
     """Your leads offered or accepted (admins: every live lead)"""
-    if (no := _who(call, "leads")) is not None:
+    if (no := agents_only(call, "leads")) is not None:
         return no
     mine = desk.list_leads(call.txn, agent=None if call.is_admin else call.sender)
     live = [lead for lead in mine if lead.status in ("assigned", "accepted", "waiting")]
@@ -78,7 +78,7 @@ def chat_leads(call) -> str:
 @command("lead.chat.accept", runs_in="session", chat="accept", admin=False, usage="!accept LEAD-ID")
 def chat_accept(call, lead_id: str) -> str:
     """Take a lead offered to you: the customer's messages come to you from now on"""
-    if (no := _who(call, "accept")) is not None:
+    if (no := agents_only(call, "accept")) is not None:
         return no
     lead, no = _run(call, lambda txn: desk.accept(txn, lead_id.strip().upper(), call.sender))
     if no:
@@ -93,7 +93,7 @@ def chat_accept(call, lead_id: str) -> str:
 @command("lead.chat.pass", runs_in="session", chat="pass", admin=False, usage="!pass LEAD-ID")
 def chat_pass(call, lead_id: str) -> str:
     """Hand a lead offered to you to the next agent on duty"""
-    if (no := _who(call, "pass")) is not None:
+    if (no := agents_only(call, "pass")) is not None:
         return no
 
     def move(txn):
@@ -110,7 +110,7 @@ def chat_pass(call, lead_id: str) -> str:
 @command("lead.chat.reply", runs_in="session", chat="r", admin=False, usage="!r +CUSTOMER TEXT or !r LEAD-ID TEXT")
 def chat_reply(call, text: str) -> str:
     """Answer your lead's customer; it goes from the agency's number"""
-    if (no := _who(call, "r")) is not None:
+    if (no := agents_only(call, "r")) is not None:
         return no
     try:
         target, body = relay.split_reply(text)
@@ -135,7 +135,7 @@ def chat_reply(call, text: str) -> str:
 @command("lead.chat.register", runs_in="session", chat="register-lead", admin=False, usage="!register-lead +CUSTOMER")
 def chat_register(call, customer: str) -> str:
     """Claim a customer you found yourself: first-touch protection is yours"""
-    if (no := _who(call, "register-lead")) is not None:
+    if (no := agents_only(call, "register-lead")) is not None:
         return no
     lead, no = _run(call, lambda txn: desk.register(txn, customer, call.sender, settings=_settings(call)))
     if no:
@@ -147,7 +147,7 @@ def chat_register(call, customer: str) -> str:
 @command("agent.chat.duty", runs_in="session", chat="duty", admin=False, usage="!duty on|off")
 def chat_duty(call, state: str) -> str:
     """Go on or off duty (leads are offered to agents on duty)"""
-    if (no := _who(call, "duty")) is not None:
+    if (no := agents_only(call, "duty")) is not None:
         return no
 
     def change(txn):
@@ -162,7 +162,7 @@ def chat_duty(call, state: str) -> str:
 @command("agent.chat.deals", runs_in="session", chat="my-deals", admin=False, usage="!my-deals")
 def chat_my_deals(call) -> str:
     """Your deals, newest first"""
-    if (no := _who(call, "my-deals")) is not None:
+    if (no := agents_only(call, "my-deals")) is not None:
         return no
     deals = deals_store.all(call.txn, agent=call.sender)
     if not deals:

@@ -16,18 +16,15 @@ from __future__ import annotations
 
 import shlex
 
-import structlog
 
+from agents.chat_commands import agents_only   # the one agents-only check
 from commands.registry import UsageError, command
 from deals import accounts, book
 from deals.commands import commission_settings
 from deals.errors import DealError
 from deals.money import show
-from storage import agents, events
 
-log = structlog.get_logger("deals")
 
-AGENTS_ONLY = "This command is for the agency's agents."
 MAX_LISTED = 15
 # Phones type curly quotes; shlex only knows straight ones.
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
@@ -58,15 +55,6 @@ def key_values(text: str, allowed: tuple[str, ...], required: tuple[str, ...]) -
     if missing:
         raise UsageError(f"missing {', '.join(missing)}")
     return found
-
-
-def _who(call, word: str) -> str | None:
-    """None when the sender may use agent commands, else the refusal (stored as an event)."""
-    if call.is_admin or agents.get(call.txn, call.sender) is not None:
-        return None
-    log.warning("agent_command_denied", sender=call.sender, command=word, master=call.master)
-    events.append(call.txn, "agent_denied", call.master, sender=call.sender, command=word)
-    return AGENTS_ONLY
 
 
 def _run(call, fn) -> tuple[object, str | None]:
@@ -109,7 +97,7 @@ def _vat(call):
                '[project=NAME]')
 def chat_new_deal(call, text: str = "") -> str:
     """Record a new deal (agents)"""
-    if (no := _who(call, "new-deal")) is not None:
+    if (no := agents_only(call, "new-deal")) is not None:
         return no
     kv = key_values(text, NEW_DEAL_KEYS, ("price", "type", "transaction", "customer", "property"))
     if kv.get("agent") and not call.is_admin:
@@ -124,7 +112,7 @@ def chat_new_deal(call, text: str = "") -> str:
 @command("deal.chat.list", runs_in="session", chat="deals", admin=False, usage="!deals")
 def chat_deals(call) -> str:
     """Your deals (admins: every deal), newest first"""
-    if (no := _who(call, "deals")) is not None:
+    if (no := agents_only(call, "deals")) is not None:
         return no
     deals = book.list_deals(call.txn, agent=None if call.is_admin else call.sender)
     if not deals:
@@ -137,7 +125,7 @@ def chat_deals(call) -> str:
 @command("deal.chat.stage", runs_in="session", chat="stage", admin=False, usage="!stage ID STAGE [REASON]")
 def chat_stage(call, deal_id: str, stage: str, text: str = "") -> str:
     """Move your deal to a stage (lead, interested, offer, negotiation, inspection, approval, closed, cancelled)"""
-    if (no := _who(call, "stage")) is not None:
+    if (no := agents_only(call, "stage")) is not None:
         return no
     outcome, no = _run(call, lambda txn: book.set_stage(txn, _own_deal(txn, call, deal_id), stage.lower(),
                                                         by=call.sender, reason=text, vat_pct=_vat(call)))
@@ -147,7 +135,7 @@ def chat_stage(call, deal_id: str, stage: str, text: str = "") -> str:
 @command("deal.chat.close", runs_in="session", chat="close-deal", admin=False, usage="!close-deal ID")
 def chat_close(call, deal_id: str) -> str:
     """Close your deal: its commission is calculated and recorded once"""
-    if (no := _who(call, "close-deal")) is not None:
+    if (no := agents_only(call, "close-deal")) is not None:
         return no
     outcome, no = _run(call, lambda txn: book.close(txn, _own_deal(txn, call, deal_id), by=call.sender,
                                                     vat_pct=_vat(call)))
@@ -174,7 +162,7 @@ def _outcome_text(call, outcome: book.Outcome) -> str:
          usage="!calc price=2000000 type=villa transaction=sale [project=NAME]")
 def chat_calc(call, text: str = "") -> str:
     """What a deal would earn under the rules in force"""
-    if (no := _who(call, "calc")) is not None:
+    if (no := agents_only(call, "calc")) is not None:
         return no
     kv = key_values(text, CALC_KEYS, ("price", "type", "transaction"))
     agent = kv.get("agent") or (None if call.is_admin else call.sender)
@@ -195,7 +183,7 @@ def chat_calc(call, text: str = "") -> str:
          usage="!my-earnings [month|year|all]")
 def chat_earnings(call, period: str = "all") -> str:
     """Your approved commission minus clawbacks minus paid"""
-    if (no := _who(call, "my-earnings")) is not None:
+    if (no := agents_only(call, "my-earnings")) is not None:
         return no
     e, no = _run(call, lambda txn: accounts.earnings(txn, call.sender, period.lower()))
     if no:
@@ -211,7 +199,7 @@ def chat_earnings(call, period: str = "all") -> str:
 @command("deal.chat.request", runs_in="session", chat="request-payment", admin=False, usage="!request-payment")
 def chat_request_payment(call) -> str:
     """Ask to be paid your approved, unpaid commission"""
-    if (no := _who(call, "request-payment")) is not None:
+    if (no := agents_only(call, "request-payment")) is not None:
         return no
     p, no = _run(call, lambda txn: accounts.request_payout(txn, call.sender, by=call.sender))
     return no or (f"Payout request {p.id}: {show(p.amount)} {_currency(call)} for {len(p.lines)} line(s) "

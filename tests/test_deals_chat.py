@@ -11,7 +11,8 @@ from chat import respond
 from chat.dispatch import DENIED
 from commands import registry
 from deals import book
-from deals.chat_commands import AGENTS_ONLY, key_values
+from agents.chat_commands import AGENTS_ONLY
+from deals.chat_commands import key_values
 from runtime.config import Commission, Config
 from storage import Store, admins, deals, events, ledger, payouts
 

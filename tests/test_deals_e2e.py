@@ -16,7 +16,7 @@ import pytest
 
 from chat.dispatch import DENIED
 from daemon_support import poll
-from deals.chat_commands import AGENTS_ONLY
+from agents.chat_commands import AGENTS_ONLY
 
 pytestmark = pytest.mark.slow   # a real daemon end to end: `pytest -m "not slow"` skips it
 
