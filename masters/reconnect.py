@@ -7,7 +7,7 @@ client: two attempts racing for one account. So after a Disconnected the
 transport marks `redialing`, the session first waits `[session]
 reconnect_grace_s` for the library's own Connected, and steps in (one connect,
 on its control worker) only when none came. The transport itself starts no new
-connection while the previous one has not stopped (transports/neonize/transport.py),
+connection while the previous one has not stopped (transports/neonize/connection.py),
 so there are never two sockets for one account.
 """
 from __future__ import annotations

@@ -34,7 +34,6 @@ LONGER_FOR_A_REASON = {   # path → why it may be longer
     "transports/sim/transport.py": "one network's client (connect, inbound, outbound) in one place; "
                                    "to be split by concern with the inbound/outbound media work",
     "transports/sim/server.py": "the simulated network's whole protocol; to be split with the media work",
-    "transports/neonize/transport.py": "neonize's client wrapper; to be split with the outbound work",
 }
 
 

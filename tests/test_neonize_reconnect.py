@@ -107,7 +107,7 @@ def test_no_new_connection_while_one_that_was_up_has_not_stopped(N, go, make):
     assert len(go.connections) == 1                # never two sockets for one account
     go.ignore_stop = False
     go.connections[0].stopped.set()                # it lets go at last
-    wait("the old connection thread to end", lambda: not t._still_connected())
+    wait("the old connection thread to end", lambda: not t._conn.still_connected())
     t.connect()
     assert not go.wait_connection(2).stopped.is_set()
 

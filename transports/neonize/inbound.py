@@ -14,11 +14,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from typing import Any, Callable
+from typing import Any
 
-from transports.base import TransportError
 from transports.events import Disconnected, Event, OfflineSyncCompleted, OfflineSyncStarted
 from transports.neonize import binding
+from transports.neonize.calls import call_with_timeout
 from transports.neonize.jids import phone_of_jid
 from transports.neonize.mapping import to_domain
 
@@ -74,24 +74,3 @@ def phone_for_lid(client: Any, lid: str) -> str:
     jid = client.get_pn_from_lid(binding.parse_jid(nz.JID, lid))
     return phone_of_jid(jid)
 
-
-def call_with_timeout(fn: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    """Run a blocking neonize call on a daemon thread; TransportError on failure or timeout."""
-    box: dict[str, Any] = {}
-    done = threading.Event()
-
-    def work() -> None:
-        try:
-            box["result"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
-            box["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=work, daemon=True, name="neonize-download").start()
-    if not done.wait(timeout_s):
-        raise TransportError(f"{what}: no answer within {timeout_s:g} s")
-    if "error" in box:
-        raise TransportError(f"{what} failed: {binding.describe_call_error(str(box['error']))}") \
-            from box["error"]
-    return box["result"]

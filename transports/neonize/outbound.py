@@ -2,7 +2,7 @@
 
 neonize 0.5.2's client builds media messages by uploading the bytes first
 (`upload`, a blocking call into WhatsApp's media servers), so each function
-here is called inside the transport's bounded `_call` (transports/neonize/transport.py).
+here is called inside the transport's bounded call (transports/neonize/calls.py).
 
 - image: `build_image_message` (it makes the JPEG thumbnail with Pillow);
 - document: `build_document_message` with the name and mime type we checked;
