@@ -6,9 +6,9 @@ thespian's transmit queue), and frees them when the session reports back.
 Sessions announce themselves with DeviceStateChanged, which is how it learns
 their addresses.
 
-Failover (failover.py does the transaction): a master entering a dead device
-state, or declared `failed` by the HA monitor, has its conversations and
-outbox moved to healthy siblings — once (`state.down`), under the failover
+Failover (actors/balancer_failover.py; balancing/failover.py does the
+transaction): a master entering a dead device state, or declared `failed` by
+the HA monitor, has its conversations and outbox moved to healthy siblings — once (`state.down`), under the failover
 gate (one at a time per master, paused after too many). With no healthy
 sibling the failover waits (`state.waiting`) and completes as soon as a
 master is usable again. What must survive a restart is in LMDB (meta).
@@ -25,18 +25,21 @@ from thespian.actors import WakeupMessage
 from balancing import failover as fo
 from actors.balancer_admin import BalancerAdmin
 from actors.balancer_budgets import ReplyBudgets
+from actors.balancer_failover import BalancerFailover
 from balancing.dispatch import plan_dispatch
 from balancing.dispatch_cost import free_slots, read_caps, views_ttl
 from balancing.handover import RestorePlan
 from balancing.ratelimit import RateLimiter, limits_from_config
 from balancing.strategies import RoundRobinState
-from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged, HealthChanged,
+from actors.messages import (AdminReply, AdminRequest, DeviceStateChanged, HealthChanged,
                              InboundMessage, OutboxChanged, SendNow, SendResult, ToMaster)
 from runtime import config, logs
 from runtime.vocabulary import TRANSIENT_DEVICE_STATES
 from storage import Store, balancer as balancer_store, conversations, masters, outbox
 from supervision import messages as sup, thespian_internals
 from supervision.actor import SupervisedActor
+from storage.faults import StoreFull
+from actors.store_room import StoreRoom
 
 log = structlog.get_logger("balancer")
 
@@ -46,7 +49,7 @@ TICK_S = 0.5
 DISPATCH_BATCH_S = 0.005   # between the end of one dispatch and the start of the next
 
 
-class Balancer(ReplyBudgets, BalancerAdmin, SupervisedActor):   # budgets: actors/balancer_budgets.py
+class Balancer(BalancerFailover, ReplyBudgets, BalancerAdmin, StoreRoom, SupervisedActor):   # their files: actors/balancer_*.py
     def on_start(self, ctx):
         self.ctx = ctx
         self.refusals_said: set[tuple] = set()
@@ -125,32 +128,6 @@ class Balancer(ReplyBudgets, BalancerAdmin, SupervisedActor):   # budgets: actor
         elif isinstance(msg, AdminRequest):
             self.run_command(msg, sender)
 
-    def _health_changed(self, msg: HealthChanged) -> None:
-        self._views = None   # health decides who is usable: never route on a stale view
-        grace = self.cfg.failover.grace_s
-        if msg.new == "failed":
-            if grace > 0 and self.device.get(msg.phone) not in fo.DEAD_STATES:
-                # A crash or hang its supervisor is already mending: moving every customer
-                # (for good) over a restart of milliseconds is worse than the short wait.
-                # Meanwhile its customers' messages wait for it (hold).
-                self.in_grace.add(msg.phone)
-                self.after(grace, f"grace:{msg.phone}", msg.reason or "health failed")
-            else:
-                self.failover(msg.phone, msg.reason or "health failed")
-        elif msg.new == "healthy":
-            self.in_grace.discard(msg.phone)
-            self.cancel_timer(f"grace:{msg.phone}")
-            self._recovered(msg.phone)
-        self.grant_budgets(msg.phone)   # health decides who may send its own replies
-        self.dispatch_soon()
-
-    def _grace_over(self, phone: str, reason: str) -> None:
-        self.in_grace.discard(phone)
-        with self.store.read() as txn:
-            record = masters.get(txn, phone)
-        if record is not None and record.health == "failed":
-            self.failover(phone, f"{reason} (not back within {self.cfg.failover.grace_s:g} s)")
-
     def _device_changed(self, msg: DeviceStateChanged, sender) -> None:
         if self.sessions.get(msg.phone) not in (None, sender):
             self._release(msg.phone)   # a new session process: the old one's sends never answer
@@ -211,107 +188,6 @@ class Balancer(ReplyBudgets, BalancerAdmin, SupervisedActor):   # budgets: actor
     def _usable(self, m) -> bool:
         return (self.device.get(m.phone) == "connected" and m.phone in self.sessions
                 and m.health != "failed" and m.phone not in self.state.down and m.desired == "running")
-
-    def failover(self, phone: str, reason: str, automatic: bool = True, to: str | None = None,
-                 completing: bool = False) -> fo.FailoverResult | None:
-        """Move `phone`'s conversations away; None when it did not run (already done, paused, busy)."""
-        if automatic and not completing and phone in self.state.down:
-            return None   # this master is already failed over: one failover per failure
-        decision = self.state.gate.acquire(phone, automatic=automatic and not completing)
-        if not decision.allowed:
-            if decision.reason == "paused" and phone not in self.state.down:
-                self.state.down.add(phone)
-                self._save(lambda txn: masters.update(txn, phone, failover_paused=True))
-                self._alert("critical", "failover_paused", phone,
-                            f"automatic failover of {phone} is paused after {self.cfg.failover.max_per_window} "
-                            f"failovers in {self.cfg.failover.window_s:g} s: whitecaves failover resume {phone}")
-            elif decision.reason == "running":
-                self.state.waiting.setdefault(phone, {"reason": reason, "since": time.time(), "to": to})
-                self._save()
-            return None
-        self.state.down.add(phone)
-        # Noted before the transaction: a balancer that dies mid-way completes it after its restart.
-        self.state.waiting[phone] = {"reason": reason, "to": to,
-                                     "since": self.state.waiting.get(phone, {}).get("since", time.time())}
-        self._save()
-        if not completing:
-            self._alert("critical", "failover_started", phone, f"failover of {phone} started: {reason}")
-        started = time.time()
-        try:
-            views = self.views(fresh=True)
-            result = self.store.write(lambda txn: fo.run_failover(
-                txn, phone, views, reason, self.cfg.failover.note, to=to, started=started,
-                notes_mode=self.cfg.failover.note_mode))
-        except Exception as e:  # rolled back: nothing moved
-            log.exception("failover_failed", master=phone)
-            error = repr(e)
-            result = self.store.write(lambda txn: fo.record_failed(txn, phone, reason, error, started))
-            self.state.gate.release(phone)
-            self.state.waiting.pop(phone, None)
-            self._save()
-            self._alert("critical", "failover_failed", phone, f"failover of {phone} failed: {e}")
-            return result
-        self.state.gate.release(phone)
-        self._views = None
-        if result.status != "waiting":
-            self.state.waiting.pop(phone, None)
-            self._alert("info", "failover_completed", phone,
-                        f"failover of {phone} completed: {result.moved} "
-                        f"conversation{'' if result.moved == 1 else 's'} to "
-                        + (", ".join(f"{p} ({n})" for p, n in result.targets.items()) or "nobody")
-                        + f" in {result.duration_s * 1000:.0f} ms")
-        self._save()
-        log.info("failover", master=phone, status=result.status, moved=result.moved,
-                 targets=result.targets, retargeted=result.retargeted, waiting=result.waiting,
-                 duration_s=result.duration_s, event_seq=result.event)
-        if not any(v.healthy for v in self.views()):
-            self._alert("critical", "all_masters_down", None,
-                        "no master is healthy: outbound messages are held in the outbox")
-        self.dispatch()
-        return result
-
-    def _recovered(self, phone: str) -> None:
-        with self.store.read() as txn:
-            record = masters.get(txn, phone)
-        if record is None or record.health == "failed" and self.device.get(phone) != "connected":
-            return
-        changed = phone in self.state.down or phone in self.state.waiting
-        if phone in self.state.down:
-            self.state.down.discard(phone)
-            self.recovering.add(phone)
-            log.info("master_recovered", master=phone)
-        self.state.waiting.pop(phone, None)   # back before any sibling: it keeps its conversations
-        self._views = None
-        if changed:   # (every master's first connect at start wrote the same state, 500 commits)
-            self._save()
-        self._complete_waiting()
-
-    def _complete_waiting(self) -> None:
-        if not self.state.waiting:   # (before views(): each of 500 masters connecting recounted all)
-            return
-        healthy = {v.phone for v in self.views() if v.healthy}
-        if not healthy:
-            return
-        for phone, info in list(self.state.waiting.items()):
-            if info.get("to") and info["to"] not in healthy:
-                continue   # `failover run --to` waits for that master only
-            self.failover(phone, info.get("reason", ""), to=info.get("to"), completing=True)
-
-    def _alert(self, level: str, kind: str, master: str | None, text_: str) -> None:
-        # The HA monitor logs the alert itself, at its level; here only that it was passed on.
-        log.debug("alert_raised", alert_level=level, kind=kind, master=master)
-        monitor = self.peers.get("ha-monitor")
-        if monitor is not None:
-            self.send(monitor, Alert(level, kind, master, text_, time.time()))
-
-    def _save(self, extra=None) -> None:
-        def write(txn):
-            fo.save_state(txn, self.state)
-            if extra is not None:
-                extra(txn)
-        self.store.write(write)
-
-    # ------------------------------------------------------------------ dispatch
 
     def views(self, fresh: bool = False):
         """MasterViews with conversation counts (recounted as balancing/dispatch_cost.py allows)."""
@@ -384,7 +260,11 @@ class Balancer(ReplyBudgets, BalancerAdmin, SupervisedActor):   # budgets: actor
                         outbox.put(txn, e)
                 if self.limits.enabled:
                     balancer_store.put_limits(txn, {p: lim.to_dict() for p, lim in self.limiters.items()})
-            self.store.write(assign)
+            try:
+                self.store.write(assign)
+            except StoreFull as e:   # nothing sent: the entries wait in the outbox for room
+                self.store_full(e)
+                return
         if plan.next_in < TICK_S:
             # A master's gap ends before the next tick: look again exactly then, or a
             # rate-limited master sends one entry per tick instead of one per gap.

@@ -10,6 +10,7 @@ import time
 
 import structlog
 
+from actors import store_room
 from actors.messages import AdminReply, AdminRequest
 from balancing import failover as fo
 from balancing.handover import plan_restore
@@ -17,6 +18,7 @@ from commands import registry
 from commands.registry import CommandError, UsageError
 from runtime.vocabulary import DEAD_DEVICE_STATES, STRATEGIES
 from storage import masters, outbox
+from storage.faults import StoreFull
 
 log = structlog.get_logger("balancer")
 THROUGHPUT_WINDOW_S = 60.0
@@ -34,13 +36,23 @@ class BalancerAdmin:
             self.send(sender, AdminReply(msg.ref, False, error=f"not a balancer command: {msg.command!r}", code=2))
             return
         self.asking = (msg.ref, sender)
+        held = self.held_count
         try:
             data = cmd.fn(self, **msg.args)
         except CommandError as e:
             self.send(sender, AdminReply(msg.ref, False, error=str(e), code=e.code))
             return
+        except StoreFull as e:   # nothing of it was written
+            self.store_full(e)
+            self.send(sender, AdminReply(msg.ref, False, error=str(e), code=1))
+            return
         finally:
             self.asking = None
+        if data is not None and self.held_count > held:   # a person must know it is not on disk yet
+            self.send(sender, AdminReply(msg.ref, False, code=1, error=(
+                f"{msg.command}: done, but the disk of the store is full: kept in memory and written "
+                f"when room returns (lost if the balancer restarts first)")))
+            return
         if data is not None:
             self.send(sender, AdminReply(msg.ref, True, data=data))
 
@@ -101,7 +113,12 @@ class BalancerAdmin:
             self.restoring.pop(phone, None)
             return 0
         batch = set(plan.batches[step])
-        data = self.store.write(lambda txn: fo.run_restore(txn, phone, self.cfg.failover.note, batch))
+        try:
+            data = self.store.write(lambda txn: fo.run_restore(txn, phone, self.cfg.failover.note, batch))
+        except StoreFull as e:   # nothing moved back: this step again with room (actors/store_room.py)
+            self.store_full(e)
+            self.after(store_room.RETRY_S, f"restore:{phone}")
+            return 0
         self.restoring_step[phone] = step + 1
         if step + 1 < len(plan.batches):
             self.after(plan.step_s, f"restore:{phone}")
@@ -118,6 +135,8 @@ class BalancerAdmin:
             self.dispatch()
         elif name.startswith("grace:"):
             self._grace_over(name.removeprefix("grace:"), payload)
+        elif name == store_room.TIMER:   # room again: held saves, then waiting failovers and sends
+            self.on_store_room(then=lambda: (self._complete_waiting(), self.dispatch()) and True)
 
     def status(self) -> dict:
         now = time.time()

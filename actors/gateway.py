@@ -16,7 +16,9 @@ from datetime import timedelta
 import structlog
 from thespian.actors import WakeupMessage
 
+from actors import store_room
 from actors.masters import master_child
+from actors.store_room import StoreRoom
 from agents import timers as lead_timers
 from actors.messages import AdminReply, AdminRequest, Link, MonitorStatus, OutboxChanged, ToMaster, new_ref
 from chat.dispatch import format_forwarded
@@ -40,7 +42,7 @@ class Pending:
         self.ref, self.target, self.msg, self.then, self.timeout = ref, target, msg, then, timeout
 
 
-class AdminGateway(SupervisedActor):
+class AdminGateway(StoreRoom, SupervisedActor):   # store_room.py: its timers' writes on a full disk
     def on_start(self, ctx):
         self.ctx = ctx
         self.cfg = config.load(ctx.home)
@@ -58,14 +60,20 @@ class AdminGateway(SupervisedActor):
             self.after(lead_timers.next_in(txn, time.time(), self.cfg.leads), "leads")
 
     def on_timer(self, name: str, payload) -> None:
-        if name == "leads":
-            if self.store.write(lambda txn: lead_timers.expire_due(txn, time.time(), self.cfg.leads)):
-                self.poke_balancer("lead handed on")
-            self.arm_leads()
-        elif name == "licences":
-            if self.store.write(lambda txn: lead_timers.licence_due(txn, time.time())):
-                self.poke_balancer("licence alert")
-            self.after(lead_timers.DAY_S, "licences")
+        try:
+            if name == "leads":
+                if self.store.write(lambda txn: lead_timers.expire_due(txn, time.time(), self.cfg.leads)):
+                    self.poke_balancer("lead handed on")
+                self.arm_leads()
+            elif name == "licences":
+                if self.store.write(lambda txn: lead_timers.licence_due(txn, time.time())):
+                    self.poke_balancer("licence alert")
+                self.after(lead_timers.DAY_S, "licences")
+        except StoreFull as e:   # nothing of it written: the same timer again soon (actors/store_room.py)
+            self.store_full(e)
+            self.after(store_room.RETRY_S, name)
+        if name == store_room.TIMER:
+            self.on_store_room()
 
     def on_message(self, msg, sender):
         if isinstance(msg, AdminRequest):
@@ -105,6 +113,8 @@ class AdminGateway(SupervisedActor):
             self._reply(request, reply_to, AdminReply(request.ref, False, error=str(e), code=2))
             return
         except (StoreFull, StoreReplaced) as e:   # nothing was written; a full disk may find room again
+            if isinstance(e, StoreFull):
+                self.store_full(e)   # and the admins hear of it (actors/store_room.py)
             self._reply(request, reply_to, AdminReply(request.ref, False, error=str(e), code=1))
             return
         except TypeError as e:  # wrong arguments from a caller: a usage error, not a crash

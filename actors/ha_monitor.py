@@ -20,7 +20,9 @@ from health import record
 from health.storage_alerts import any_new_quarantined, quarantine_alerts
 from health.alerts import AlertGate, all_down_alert, make_alert, queue_alerts, transition_alerts
 from health.book import GiveUp, HealthBook, Restart, eval_interval, policy_from
+from actors import store_room
 from actors.ha_probes import ProbesMixin
+from actors.store_room import StoreRoom
 from actors.messages import (AdminReply, Alert, DeviceStateChanged, HealthChanged, MonitorStatus,
                              Heartbeat, OutboxChanged)
 from runtime.beatboard import BeatReader
@@ -43,7 +45,7 @@ TREE_SAMPLE_S = 30.0   # (every 10 s: the masters supervisor and the root at 0.8
 IDLE_SOCKET_S = 5.0    # a connection unused this long is closed (sessions write beats to the board)
 
 
-class HAMonitor(ProbesMixin, SupervisedActor):
+class HAMonitor(ProbesMixin, StoreRoom, SupervisedActor):   # store_room.py: a full disk
     def on_start(self, ctx):
         self.ctx = ctx
         self.cfg = config.load(ctx.home)
@@ -70,7 +72,7 @@ class HAMonitor(ProbesMixin, SupervisedActor):
         self.last_eval = self.last_tree = 0.0
         self.beats = BeatReader(ctx.home)   # the sessions' periodic heartbeats (runtime/beatboard.py)
         close_idle_sockets_after(IDLE_SOCKET_S)
-        self.store.write(lambda txn: [record.note_state(txn, phone, t.state, now)
+        self.held_write(lambda txn: [record.note_state(txn, phone, t.state, now)
                                       for phone, t in self.book.trackers.items()])
         self.last_sync = self.last_sample = self.last_save = time.monotonic()
         self.queue_depth = 0
@@ -89,7 +91,7 @@ class HAMonitor(ProbesMixin, SupervisedActor):
     def on_stop(self):
         """The daemon (or the monitor) stops on purpose: no data while it is down."""
         now = time.time()
-        self.store.write(lambda txn: [record.note_state(txn, phone, "unknown", now)
+        self.held_write(lambda txn: [record.note_state(txn, phone, "unknown", now)
                                       for phone in self.book.trackers])
 
     # ------------------------------------------------------------------ messages
@@ -125,6 +127,9 @@ class HAMonitor(ProbesMixin, SupervisedActor):
         return None if pidwatch is None else ThespianWatch([pidwatch.fileno()])
 
     def on_timer(self, name, payload):
+        if name == store_room.TIMER:   # a full disk: history and alerts held in memory until room returns
+            self.on_store_room(then=lambda: self._queued(1) or True)
+            return
         if name != "tick":
             return
         now, mono = time.time(), time.monotonic()
@@ -138,7 +143,7 @@ class HAMonitor(ProbesMixin, SupervisedActor):
             with self.store.read() as txn:
                 quarantined = any_new_quarantined(txn)
             if quarantined:
-                self._queued(self.store.write(lambda txn: self._store_alerts(txn, quarantine_alerts(txn, now))))
+                self._queued(self.held_write(lambda txn: self._store_alerts(txn, quarantine_alerts(txn, now))))
         self._ended(now)
         # Heartbeat ages matter to a twentieth of a heartbeat, not to a tick: at 500 masters,
         # re-evaluating every one every 50 ms was most of the monitor's idle CPU.
@@ -163,7 +168,7 @@ class HAMonitor(ProbesMixin, SupervisedActor):
         self.pidwatch.watch(pid)
         transitions, restarted = self.book.heartbeat(phone, device, pid, at)
         if restarted:
-            self.store.write(lambda txn: metrics.incr(txn, f"restarts:master:{phone}"))
+            self.held_write(lambda txn: metrics.incr(txn, f"restarts:master:{phone}"))
         self._transitions(transitions, now)
 
     def _board_beats(self, now: float) -> None:
@@ -190,7 +195,7 @@ class HAMonitor(ProbesMixin, SupervisedActor):
         with self.store.read() as txn:
             running = [m.phone for m in masters.all(txn) if m.desired == "running"]
         for phone in self.book.sync(running, now):
-            self.store.write(lambda txn, phone=phone: masters.update(txn, phone, health="unknown"))
+            self.held_write(lambda txn, phone=phone: masters.update(txn, phone, health="unknown"))
             log.info("master_untracked", master=phone, reason="stopped or removed")
 
     def _transitions(self, transitions, now: float) -> None:
@@ -210,7 +215,7 @@ class HAMonitor(ProbesMixin, SupervisedActor):
             for t in transitions:
                 record.record_transition(txn, t, self.book.trackers.get(t.phone))
             return self._store_alerts(txn, alerts)
-        queued = self.store.write(write)
+        queued = self.held_write(write)
         balancer = self.peers.get("balancer")
         for t in transitions:
             emit = {"failed": log.error, "degraded": log.warning}.get(t.new, log.info)
@@ -248,14 +253,14 @@ class HAMonitor(ProbesMixin, SupervisedActor):
     def _recover(self, action) -> None:
         if isinstance(action, GiveUp):
             log.error("recovery_manual", master=action.phone, attempts=action.attempts)
-            self.store.write(lambda txn: events.append(txn, "recovery_manual", action.phone,
+            self.held_write(lambda txn: events.append(txn, "recovery_manual", action.phone,
                                                        attempts=action.attempts))
             return
         assert isinstance(action, Restart)
         target = self.peers.get("masters")
         log.warning("restart_hung_session", master=action.phone, attempt=action.attempt,
                     reason=action.reason, supervisor_known=target is not None)
-        self.store.write(lambda txn: events.append(txn, "restart_requested", action.phone,
+        self.held_write(lambda txn: events.append(txn, "restart_requested", action.phone,
                                                    attempt=action.attempt, reason=action.reason))
         if target is not None:
             ref = sup_ref(action.phone, action.attempt)
@@ -275,7 +280,11 @@ class HAMonitor(ProbesMixin, SupervisedActor):
             if msg.kind.startswith("failover_"):
                 record.count_failover(txn, msg.master, msg.kind)
             return self._store_alerts(txn, [alert])
-        self._queued(self.store.write(write))
+        self._queued(self.held_write(write))
+
+    def tell_store_fault(self, level: str, kind: str, text: str) -> None:
+        """Its own write found the disk full (actors/store_room.py): alerted as a peer's would be."""
+        self._alert_from_peer(Alert(level, kind, None, text, time.time()), time.time())
 
     def _store_alerts(self, txn, alerts) -> int:
         """Gate, store and queue alerts inside the caller's write; answers messages queued."""
@@ -313,7 +322,7 @@ class HAMonitor(ProbesMixin, SupervisedActor):
         if save or alerts:
             if save:
                 self.last_save = time.monotonic()
-            self._queued(self.store.write(write))
+            self._queued(self.held_write(write))
 
     # ------------------------------------------------------------------ views
 

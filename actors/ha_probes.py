@@ -50,7 +50,7 @@ class ProbesMixin:
         def write(txn):
             events.append(txn, "actor_hung", None, actor=hung.actor, pid=hung.pid, silent_s=hung.silent_s)
             return self._store_alerts(txn, [make_alert("actor_hung", None, text, now, subject=hung.actor)])
-        self._queued(self.store.write(write))
+        self._queued(self.held_write(write))
         if self.parent is not None:
             ref = f"hung:{hung.actor}:{os.urandom(3).hex()}"
             self.send(self.parent, sup.RestartChild(ref=ref, child_id=hung.actor, kill=True))

@@ -20,6 +20,8 @@ from actors.masters import backoff
 from agents import inbound as lead_inbound
 from actors.session_replies import SessionReplies
 from actors.session_sends import SessionSends
+from actors import store_room
+from actors.store_room import StoreRoom
 from masters import device
 from masters.reconnect import step_in_after
 from conversations import media
@@ -30,6 +32,7 @@ from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged
 from runtime import config, logs
 from runtime.beatboard import BeatWriter
 from storage import Store, masters, pairing
+from storage.faults import StoreFull
 from supervision.actor import SupervisedActor
 from transports import events as ev
 from transports.base import TransportError
@@ -56,7 +59,7 @@ def make_transport(ctx, cfg, phone: str):
     return NeonizeTransport(phone, store, send_timeout_s=cfg.session.send_timeout_s)
 
 
-class MasterSession(SessionReplies, SessionSends, SupervisedActor):   # actors/session_replies.py, _sends.py
+class MasterSession(SessionReplies, SessionSends, StoreRoom, SupervisedActor):   # actors/session_replies.py, _sends.py, store_room.py
     def on_start(self, args):
         self.ctx, self.phone = args["ctx"], args["phone"]
         self.cfg = config.load(self.ctx.home)
@@ -75,6 +78,7 @@ class MasterSession(SessionReplies, SessionSends, SupervisedActor):   # actors/s
         self.nudge: InboundMessage | None = None   # the latest inbound the balancer has not heard of
         self.nudged_at = 0.0
         self.nudge_armed = False
+        self.held_inbound: list = []   # polled but not stored for want of room: not acknowledged
         with self.store.read() as txn:
             record = masters.get(txn, self.phone)
         self.state = record.device_state if record else "unlinked"
@@ -171,7 +175,7 @@ class MasterSession(SessionReplies, SessionSends, SupervisedActor):   # actors/s
     def _media_done(self, outcomes: list) -> None:
         """Record the downloads the media worker finished (conversations/media.py)."""
         if outcomes:
-            self.store.write(lambda txn: [media.record(txn, o) and o.state == "stored" and
+            self.held_write(lambda txn: [media.record(txn, o) and o.state == "stored" and
                                           lead_inbound.on_media_stored(txn, o.customer, o.message_id, o.path)
                                           for o in outcomes])
             for o in outcomes:
@@ -217,7 +221,13 @@ class MasterSession(SessionReplies, SessionSends, SupervisedActor):   # actors/s
 
     def _inbound(self, batch: list[ev.Inbound]) -> None:
         """Handle the inbound messages of one poll in ONE write transaction (under load that is
-        one commit for many messages, not one each), then ack them, then tell the others."""
+        one commit for many messages, not one each), then ack them, then tell the others.
+
+        A full disk: the batch is held, not acknowledged, and tried again (actors/store_room.py);
+        later batches queue behind it so a conversation keeps its order."""
+        if self.held_inbound:
+            self._hold_inbound(batch)
+            return
         now = time.time()
         rules = Rules(now=now, backlog_max_age_s=self.cfg.session.backlog_max_age_s,
                       resolve=getattr(self.transport, "phone_for_lid", None),
@@ -228,7 +238,12 @@ class MasterSession(SessionReplies, SessionSends, SupervisedActor):   # actors/s
         def write(txn):
             self.mark_delivered(txn, marks)
             return self.claim_replies(txn, handle_inbound(txn, self.phone, batch, self.cfg.chat, rules, self.cfg))
-        handled, claimed = self.store.write(write)   # claim_replies: actors/session_replies.py
+        try:
+            handled, claimed = self.store.write(write)   # claim_replies: actors/session_replies.py
+        except StoreFull as e:
+            self._hold_inbound(batch)
+            self.store_full(e)
+            return
         self.marks = []
         for event in batch:
             if getattr(event, "message_id", ""):
@@ -249,6 +264,20 @@ class MasterSession(SessionReplies, SessionSends, SupervisedActor):   # actors/s
             self.nudge = InboundMessage(self.phone, handled[-1].customer, getattr(event, "text", ""),
                                         event.message_id, event.timestamp)
             self._nudge_balancer()
+
+    def _hold_inbound(self, batch: list) -> None:
+        self.held_inbound += batch
+        if len(self.held_inbound) > store_room.HELD_MAX:   # not acknowledged: delivered again later
+            log.error("store_full_inbound_let_go", held=len(self.held_inbound) - store_room.HELD_MAX)
+            del self.held_inbound[store_room.HELD_MAX:]
+
+    def _inbound_again(self) -> bool:
+        """The held inbound messages, tried again (store_room's timer). True when all are stored."""
+        batch, self.held_inbound = self.held_inbound, []
+        if batch:
+            self._inbound(batch)
+        self.commit_marks()
+        return not self.held_inbound and not self.marks
 
     def _nudge_balancer(self) -> None:
         """Tell the balancer new messages (and their replies) are in, at most every NUDGE_EVERY_S.
@@ -296,7 +325,7 @@ class MasterSession(SessionReplies, SessionSends, SupervisedActor):   # actors/s
 
     def _save_pairing(self, kind: str, value: str) -> None:
         """The CLI shows what the phone needs from here (QR data or the code), or why it failed."""
-        self.store.write(lambda txn: pairing.put(txn, self.phone, kind, value))
+        self.held_write(lambda txn: pairing.put(txn, self.phone, kind, value))
 
     def _pairing_ended(self, reason: str) -> None:
         """A pairing that failed or timed out: tell the CLI why, then stop it (no more QR codes;
@@ -313,7 +342,8 @@ class MasterSession(SessionReplies, SessionSends, SupervisedActor):   # actors/s
             self.connected_since = None
         elif old != "connected" or self.connected_since is None:
             self.connected_since = time.time()
-        self.store.write(lambda txn: masters.update(txn, self.phone, device_state=new, pid=os.getpid()))
+        self.held_write(lambda txn: masters.update(txn, self.phone, device_state=self.state, pid=os.getpid()),
+                        key="device_state")   # the latest state is what a held save writes
         if old != new or announce:
             log.info("device_state", old=old, new=new, reason=reason)
             change = DeviceStateChanged(self.phone, old, new, reason, time.time())
@@ -330,6 +360,8 @@ class MasterSession(SessionReplies, SessionSends, SupervisedActor):   # actors/s
             self._typed(payload)
         elif name == "report-sends":
             self.report_sends()
+        elif name == store_room.TIMER:
+            self.on_store_room(then=self._inbound_again)
         elif name == "nudge":
             self.nudge_armed = False
             self._nudge_balancer()

@@ -36,7 +36,7 @@ class SessionReplies:
 
     def start_replies(self) -> None:
         """At the session's start: a previous process's claims go back to the balancer."""
-        released = self.store.write(lambda txn: outbox.release_claims(txn, self.phone))
+        released = self.held_write(lambda txn: outbox.release_claims(txn, self.phone))
         if released:   # claimed, perhaps sent, never marked delivered: the balancer sends them again
             log.info("claims_released", entries=released)
 

@@ -23,6 +23,7 @@ from balancing.notes import owes_note
 from balancing.outcomes import DELIVERED, FINAL, classify, retry_delay
 from balancing.pacing import TYPED_KINDS, begin, end, typing_seconds
 from storage import conversations, handover_notes, metrics, outbound_media, outbox
+from storage.faults import StoreFull
 from transports.base import OutboundMedia, TransportError
 from transports.sender import Done, Worker
 
@@ -140,7 +141,7 @@ class SessionSends:
                 customer=note.customer, master=self.phone, direction="out", text=note.text,
                 ts=ts, message_id=message_id))
             metrics.incr(txn, f"messages_out:{self.phone}")
-        self.store.write(sent)
+        self.held_write(sent)   # the note went: its mark waits for room rather than being lost
 
     def _typed(self, entry_id: int) -> None:
         """An entry's typing time is up (session on_timer "typed"): "typing…" off, then the send."""
@@ -202,7 +203,11 @@ class SessionSends:
         """One commit for every send seen finished since the last; only then may the balancer
         hear of them (it would read a sent entry still pending, and send it again)."""
         if self.marks:
-            self._delivered(self.marks)
+            try:
+                self._delivered(self.marks)
+            except StoreFull as e:   # kept, and told to the balancer only once written (store_room.py)
+                self.store_full(e)
+                return
             self.marks = []
         result, self.finished = self.finished, SendResult(master=self.phone)
         self.unreported.sent += result.sent
@@ -250,7 +255,7 @@ class SessionSends:
         o = self.cfg.outbox
         final = outcome.kind == FINAL
         delay = retry_delay(entry.attempts, o.retry_min_s, o.retry_max_s)
-        self.store.write(lambda txn: outbox.failed(txn, entry.id, outcome.error, time.time() + delay,
+        self.held_write(lambda txn: outbox.failed(txn, entry.id, outcome.error, time.time() + delay,
                                                     o.max_attempts, final=final))
         log.warning("send_failed", entry=entry.id, to=entry.to, error=outcome.error,
                     outcome=outcome.kind, reason=outcome.reason)

@@ -77,6 +77,8 @@ def status(where, as_json):
         return
     click.echo(f"running: pid {info['pid']}, port {info['port']}, home {info['home']}, "
                f"transport {info['transport']}")
+    if info.get("store_fault"):   # e.g. a full disk: writes held until room returns
+        click.echo(f"store: {info['store_fault']}")
     table(None, ["actor", "pid", "state", "restarts", "uptime s", "next start in s"],
           [[a["name"], a["pid"], a["state"], a["restarts"], a["uptime_s"], a["next_start_in_s"]]
            for a in info["actors"]])

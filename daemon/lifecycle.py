@@ -178,9 +178,10 @@ def status(where: Where, timeout: float = 5.0) -> dict:
                "restarts": info.get("root_restarts", 0),
                "uptime_s": round(time.time() - started, 3), "next_start_in_s": None}]
     _flatten(reply.children, actors)
+    from storage import faults
     return {"running": True, "pid": info.get("pid"), "port": where.port,
             "home": os.path.abspath(where.home), "transport": info.get("transport"),
-            "actors": actors}
+            "store_fault": faults.standing(where.home, since=started), "actors": actors}
 
 
 def _flatten(children, out: list) -> None:

@@ -30,6 +30,7 @@ KINDS: dict[str, str] = {
     "master_recovered": INFO,
     "failover_completed": INFO,
     "rebalance": INFO,
+    "store_room_again": INFO,      # writes succeed again after store_full: what was held is written
 }
 
 _TITLES = {kind: kind.replace("_", " ").capitalize() for kind in KINDS}

@@ -161,6 +161,7 @@ class Store:
         self.dbs = {name: self.env.open_db(name.encode()) for name in DATABASES}
         self._aside: list[tuple[str, bytes, bytes, str]] = []
         self.home = home
+        self._full_said = False   # a full disk is said once until a write succeeds again
         self._file_id = faults.file_id(self.path)
         from storage import schema
         try:
@@ -220,6 +221,10 @@ class Store:
                 self._fault(faults.StoreFull(
                     f"the disk of {self.path} is full ({self._free_bytes()} bytes free): "
                     f"nothing of this change was written ({e})"))
+        if self._full_said:
+            self._full_said = False
+            faults.emergency(self.home, f"store_room_again: writes to {self.path} succeed again")
+            log.warning("store_room_again", path=self.path)
         self._flush_aside()
         return result
 
@@ -248,17 +253,23 @@ class Store:
         self.write(move)
 
     def _fault(self, error: Exception):
-        """Log a store fault where it still gets out, then raise it to the caller."""
+        """Log a store fault where it still gets out, then raise it to the caller.
+
+        A full disk is said once: an actor holding its writes tries again every
+        second (actors/store_room.py), and each try would say it again."""
+        if isinstance(error, faults.StoreFull):
+            if self._full_said:
+                raise error
+            self._full_said = True
         faults.emergency(self.home, f"store_fault {type(error).__name__}: {error}")
         log.critical("store_fault", fault=type(error).__name__, error=str(error))
         raise error
 
     def _free_bytes(self) -> int:
-        st = os.statvfs(self.path)
-        return st.f_bavail * st.f_frsize
+        return faults.free_bytes(self.path)
 
     def _disk_full(self) -> bool:
-        return self._free_bytes() < 4 * (1 << 20)   # less than a few big transactions' room
+        return self._free_bytes() < faults.FULL_BELOW
 
     def _store_id(self) -> bytes:
         with self.read() as txn:

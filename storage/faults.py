@@ -12,6 +12,7 @@ import time
 import uuid
 
 RESERVED_BYTES = 64 << 10
+FULL_BELOW = 4 << 20     # free bytes under which a failed write is a full disk: a few big transactions' room
 STORE_ID_KEY = b"store_id"
 
 
@@ -58,6 +59,30 @@ def emergency(home: str, message: str) -> None:
             os.close(fd)
     except OSError:
         pass
+
+
+def free_bytes(path: str) -> int:
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def standing(home: str, since: float) -> str | None:
+    """A store fault still standing, for `daemon status`: the reserved file's latest line when
+    it tells one written after `since`, else a disk with too little room. (Small writes may
+    still find free pages inside the store's file after a big one was refused, and say
+    `store_room_again`: the free space tells the rest.)"""
+    try:
+        with open(reserved_file(home), "rb") as f:
+            fresh = os.fstat(f.fileno()).st_mtime >= since
+            line = f.read(4096).split(b"\n", 1)[0].decode(errors="replace").strip()
+        if fresh and " store_fault " in line:
+            return line
+        free = free_bytes(os.path.join(home, "store"))
+    except OSError:
+        return None
+    if free < FULL_BELOW:
+        return f"the disk of {os.path.join(home, 'store')} is nearly full: {free} bytes free"
+    return None
 
 
 def file_id(store_path: str) -> tuple[int, int] | None:

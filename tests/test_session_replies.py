@@ -61,6 +61,7 @@ def make_session(home: str):
             self.start_replies()
             self.backlog, self.media = BacklogTally(), None
             self.nudge, self.nudged_at, self.nudge_armed = None, 0.0, False
+            self.held_inbound, self.child_id = [], f"master:{PHONE}"
             self.peers = {"balancer": "balancer"}
             self.said, self.timers = [], set()
 

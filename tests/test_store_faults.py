@@ -59,6 +59,24 @@ def test_a_full_disk_is_a_clear_error_writes_nothing_and_heals(tiny_disk, capsys
             assert sorted(e.text for e in outbox.all(txn)) == ["after", "before"]
 
 
+def test_a_full_disk_is_said_once_until_a_write_succeeds_again(tiny_disk, capsys):
+    """An actor holding its writes tries again every second (actors/store_room.py): the
+    fault is said once, and its end once, not once per try."""
+    with Store(tiny_disk) as store:
+        filler = fill(tiny_disk)
+        for _ in range(3):
+            with pytest.raises(StoreFull):
+                store.write(lambda txn: [outbox.enqueue(txn, f"+4477009{i:05d}", "x" * 2000, kind="campaign")
+                                         for i in range(500)])
+        assert capsys.readouterr().err.count("store_fault StoreFull") == 1
+        os.unlink(filler)
+        store.write(lambda txn: outbox.enqueue(txn, "+447700900002", "after"))
+        store.write(lambda txn: outbox.enqueue(txn, "+447700900003", "after"))
+        assert capsys.readouterr().err.count("store_room_again") == 1
+        with open(reserved_file(tiny_disk), "rb") as f:
+            assert b"store_room_again" in f.read(4096).split(b"\n")[0]   # the latest line first
+
+
 def test_a_store_deleted_underneath_is_refused_not_written_into(tmp_path):
     home = str(tmp_path)
     with Store(home) as store:
