@@ -7,7 +7,8 @@ import time
 
 from runtime import bind, config as config_mod, home, procs
 from daemon.client import (DaemonError, NotRunning, ROOT_NAME, Where, ask, connect, read_pid_file,
-                            remove_pid_file, stale_processes, wait_gone, write_pid_file)
+                            remove_pid_file, stale_processes, update_pid_file, wait_gone,
+                            write_pid_file)
 
 
 def start(where: Where, transport: str = "neonize", foreground: bool = False) -> dict:
@@ -77,8 +78,8 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
     write_pid_file(where, info)
     from daemon import keeper  # restarts a SIGKILLed root; ends the rest if the Admin dies
     info["keeper_pid"] = keeper.spawn(where, output or os.path.join(logs.log_dir(where.home), "daemon.out"))
-    write_pid_file(where, info)
-    return info
+    # locked, and keeping what the keeper may have written already (its standby's pid)
+    return update_pid_file(where, lambda now: dict(now, keeper_pid=info["keeper_pid"])) or info
 
 
 def _wait_for_children(asys, root, deadline: float, log_file: str) -> None:
