@@ -174,7 +174,8 @@ def check_root_alive(where: Where) -> None:
             raise DaemonError(f"the daemon's root supervisor (pid {root}) is not running; "
                               f"its {role} (pid {keeper}) is restarting it: try again in a moment")
     raise DaemonError(f"the daemon of {where.home} has no root supervisor (pid {root} is gone) and "
-                      f"nothing restarts it: `whitecaves daemon stop`, then start", code=3)
+                      f"nothing restarts it (its keeper and standby are gone too): "
+                      f"`whitecaves daemon start` replaces what is left", code=3)
 
 
 def request(where: Where, command: str, timeout: float = 15.0, **args):

@@ -101,12 +101,15 @@ def _wait_for_children(asys, root, deadline: float, log_file: str) -> None:
 
 
 def _refuse_if_running(where: Where) -> None:
-    """A daemon of this home whose Admin is alive: refuse, whatever port it uses."""
+    """A daemon of this home whose Admin is alive: refuse, whatever port it uses. Not an Admin
+    left with no root and nothing to restart one (root, keeper and standby all killed):
+    `status` exits 3 for it, so a service manager's `start` must replace it."""
     info = read_pid_file(where)
     if not info:
         return
     pid = info.get("pid")
-    if procs.is_marked(pid, where.home):
+    tended = [info.get(k) for k in ("root_pid", "keeper_pid", "standby_pid")]
+    if procs.is_marked(pid, where.home) and any(p and procs.is_marked(p, where.home) for p in tended):
         raise DaemonError(f"a daemon is already running for {where.home} "
                           f"(pid {pid}, port {info.get('port')})")
 

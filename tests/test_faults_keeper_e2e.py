@@ -14,8 +14,10 @@ import time
 
 import pytest
 
+import daemon_support
 from runtime import procs
-from test_faults_e2e import HEARTBEAT_S, Traffic, d, nothing_healthy_moved, pid_of, poll  # noqa: F401
+from test_faults_e2e import (HEARTBEAT_S, Traffic, d, nothing_healthy_moved, owners, pid_of, poll,  # noqa: F401
+                             status)
 from test_faults_watchers_e2e import pid_file, whole_tree_back
 
 pytestmark = pytest.mark.slow
@@ -108,4 +110,22 @@ def test_hung_standby_is_killed_and_replaced_by_the_keeper(d):
     assert new != standby and pid_file(d)["keeper_pid"] == keeper
     print(f"hung standby: killed {killed_s:.2f} s after SIGSTOP ({killed_s / HEARTBEAT_S:.1f} heartbeats)")
     assert killed_s <= 3.5 * HEARTBEAT_S + 0.5
+    stop_cleanly(d)
+
+
+def test_root_keeper_and_standby_killed_at_once_status_exits_3_and_start_replaces_them(d):
+    """Not mended in place (nothing of ours is left to do it): reported, and a start works."""
+    keeper, standby = daemon_support.keeper_pids(d)
+    admin, old_root = status(d)["pid"], pid_of(d, "root")
+    subprocess.run(["kill", "-9", str(old_root), str(keeper), str(standby)], check=True)
+    poll("the three gone", lambda: not any(procs.alive(p) for p in (old_root, keeper, standby)), timeout=5.0)
+    time.sleep(0.5)
+    assert procs.alive(admin), "the Admin is left (nothing of ours can end it)"
+    r = d.cli("daemon", "status", check=False)
+    assert r.returncode == 3 and "nothing restarts it" in r.stderr, r.stdout + r.stderr
+    daemon_support.start_daemon(d)   # what a service manager does on exit 3: no "already running"
+    assert not procs.alive(admin)
+    new = status(d)
+    assert new["pid"] != admin and all(a["state"] == "running" for a in new["actors"])
+    assert owners(d) == d.owner
     stop_cleanly(d)
