@@ -7,6 +7,7 @@ is how a stale daemon left by a SIGKILL is found and ended.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -69,6 +70,20 @@ def write_pid_file(where: Where, info: dict) -> None:
     with open(tmp, "w") as f:
         json.dump(info, f)
     os.replace(tmp, where.pid_file)
+
+
+def update_pid_file(where: Where, change) -> dict | None:
+    """Change the pid file under a lock: the keeper, its standby and a keeper the root
+    starts may write at once. `change(info)` returns the new record, or None to keep it
+    as it is; returns what was written (None: nothing, or no pid file)."""
+    os.makedirs(where.run_dir, exist_ok=True)
+    with open(where.pid_file + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        info = read_pid_file(where)
+        new = change(dict(info)) if info is not None else None
+        if new is not None:
+            write_pid_file(where, new)
+        return new
 
 
 def remove_pid_file(where: Where) -> None:
@@ -153,12 +168,14 @@ def check_root_alive(where: Where) -> None:
     root = info.get("root_pid")
     if root and procs.alive(root) and procs.is_marked(root, where.home):
         return
-    keeper = info.get("keeper_pid")
-    if keeper and procs.is_marked(keeper, where.home):
-        raise DaemonError(f"the daemon's root supervisor (pid {root}) is not running; "
-                          f"its keeper (pid {keeper}) is restarting it: try again in a moment")
+    for role in ("keeper", "standby"):   # a standby takes over from a dead or hung keeper
+        keeper = info.get(f"{role}_pid")
+        if keeper and procs.is_marked(keeper, where.home):
+            raise DaemonError(f"the daemon's root supervisor (pid {root}) is not running; "
+                              f"its {role} (pid {keeper}) is restarting it: try again in a moment")
     raise DaemonError(f"the daemon of {where.home} has no root supervisor (pid {root} is gone) and "
-                      f"nothing restarts it: `whitecaves daemon stop`, then start", code=3)
+                      f"nothing restarts it (its keeper and standby are gone too): "
+                      f"`whitecaves daemon start` replaces what is left", code=3)
 
 
 def request(where: Where, command: str, timeout: float = 15.0, **args):

@@ -13,8 +13,10 @@ home like every process of the daemon, and looks every CHECK_S:
   of it, removes the pid file and exits, so `daemon status` exits 3 and a
   service manager starts a new daemon.
 
-`daemon stop` stops the keeper first (SIGTERM), so an orderly stop is not
-mended. A root that gives up (restart intensity exceeded) SIGTERMs the Admin:
+The keeper keeps a standby beside it, which takes over from a keeper that is
+gone or hung (daemon/keeper_standby.py); each beats for the other
+(daemon/keeper_beat.py). `daemon stop` stops both first (SIGTERM), so an
+orderly stop is not mended. A root that gives up (restart intensity exceeded) SIGTERMs the Admin:
 the keeper then sees the Admin go and ends too. docs/daemon.md, "Faults".
 """
 from __future__ import annotations
@@ -25,9 +27,10 @@ import sys
 import time
 
 from runtime import config as config_mod, keeper_proc, procs
-from daemon.client import Where, ask, connect, read_pid_file, remove_pid_file, write_pid_file, _close
-from daemon import store_watch
+from daemon.client import Where, ask, connect, read_pid_file, remove_pid_file, update_pid_file, _close
+from daemon import keeper_beat, store_watch
 from daemon.keeper_probe import RootProbe
+from daemon.keeper_standby import StandbyWatch, stand_by
 
 CHECK_S = 0.05
 RESTART_TIMEOUT_S = 10.0
@@ -39,34 +42,39 @@ def spawn(where: Where, output: str) -> int:
 
 
 def stop(info: dict | None, timeout: float = 2.0) -> None:
-    """Stop the keeper named in the pid file (before an orderly stop of the daemon).
+    """Stop the keeper and its standby named in the pid file (before an orderly stop).
 
     The pid file says `stopping` first: the root restarts a keeper it finds gone
-    (actors/root_watch.py), and a keeper started now exits at once."""
-    pid = (info or {}).get("keeper_pid")
+    (actors/root_watch.py), and a keeper or standby started now exits at once."""
     home = (info or {}).get("home")
-    if info and home:
-        write_pid_file(Where(home, info.get("port", 0)), dict(info, stopping=True))
-    if not pid or not home or not procs.is_marked(pid, home):
+    if not info or not home:
         return
-    os.kill(pid, signal.SIGTERM)
+    info = update_pid_file(Where(home, info.get("port", 0)), lambda i: dict(i, stopping=True)) or info
+    pids = [p for p in (info.get("keeper_pid"), info.get("standby_pid")) if p and procs.is_marked(p, home)]
+    for pid in pids:
+        os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while procs.alive(pid) and time.monotonic() < deadline:
+    while any(procs.alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.01)
-    if procs.alive(pid):
-        procs.kill_all([pid])
+    procs.kill_all([p for p in pids if procs.alive(p)])
 
 
-def keep(where: Where) -> int:
-    """The keeper's loop; returns when the daemon is gone (or we are told to stop)."""
+def keep(where: Where, replacing: int | None = None) -> int:
+    """The keeper's loop; returns when the daemon is gone (or we are told to stop).
+    `replacing`: the pid of a hung keeper our standby found (killed once we have its place)."""
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    if not _claim(where):
+    if not _claim(where, replacing):
         return 0
+    if replacing and procs.is_marked(replacing, where.home):
+        os.kill(replacing, signal.SIGKILL)   # hung: it restarts nothing, and must not resume
     _import_ahead()
-    probe = RootProbe(where, config_mod.load(where.home), _say)
+    cfg = config_mod.load(where.home)
+    probe = RootProbe(where, cfg, _say, busy=lambda s: keeper_beat.beat(where.home, "keeper", busy_s=s))
+    standby = StandbyWatch(where, cfg.health, _say)
     try:
         while not stopping:
+            keeper_beat.beat(where.home, "keeper")
             info = read_pid_file(where)
             if not info or info.get("stopping") or info.get("keeper_pid") not in (None, os.getpid()):
                 return 0   # an orderly stop, or another daemon (or keeper) owns the home now
@@ -81,25 +89,35 @@ def keep(where: Where) -> int:
                 return 0
             root = info.get("root_pid") or 0
             if not procs.alive(root) and not stopping:
+                keeper_beat.beat(where.home, "keeper", busy_s=RESTART_TIMEOUT_S + 3.0)   # not hung
                 restart_root(where, info)
                 continue
+            standby.check(info)
             probe.check(root, CHECK_S)   # a hung root is SIGKILLed: restarted on the next turn
     finally:
         probe.close()
+        standby.close()
     return 0
 
 
-def _claim(where: Where) -> bool:
-    """Write our pid as the keeper's, unless a live keeper has it or the daemon is stopping.
-    A keeper restarted by the root (its predecessor SIGKILLed) takes over here."""
-    info = read_pid_file(where)
-    if not info or info.get("stopping"):
+def _claim(where: Where, replacing: int | None = None) -> bool:
+    """Write our pid as the keeper's, unless a live keeper (other than the hung one we
+    replace) has it or the daemon is stopping. A keeper restarted by the root, or the
+    standby (their predecessor SIGKILLed or hung), takes over here."""
+    me, replaced = os.getpid(), []
+
+    def take(info: dict) -> dict | None:
+        other = info.get("keeper_pid")
+        if info.get("stopping") or (other not in (None, me, replacing) and procs.alive(other)
+                                    and procs.is_marked(other, where.home)):
+            return None
+        replaced.append(None if other == me else other)   # `daemon start` wrote our pid already
+        return dict(info, keeper_pid=me)
+
+    if update_pid_file(where, take) is None:
         return False
-    other = info.get("keeper_pid")
-    if other not in (None, os.getpid()) and procs.alive(other) and procs.is_marked(other, where.home):
-        return False
-    write_pid_file(where, dict(info, keeper_pid=os.getpid()))
-    _say("keeper_started", replaces=other)
+    keeper_beat.claim(where.home, "keeper")
+    _say("keeper_started", replaces=replaced[0])
     return True
 
 
@@ -133,9 +151,8 @@ def restart_root(where: Where, info: dict) -> None:
         return
     finally:
         _close(asys)
-    latest = read_pid_file(where) or info
-    write_pid_file(where, dict(latest, root_pid=reply.pid,
-                               root_restarts=int(latest.get("root_restarts", 0)) + 1))
+    update_pid_file(where, lambda latest: dict(latest, root_pid=reply.pid,
+                                               root_restarts=int(latest.get("root_restarts", 0)) + 1))
     _say("root_restarted", old_pid=info.get("root_pid"), pid=reply.pid,
          took_s=round(time.monotonic() - t0, 3))
 
@@ -163,7 +180,15 @@ def _say(event: str, **fields) -> None:
                       **fields}), flush=True)
 
 
+def main(home: str, port: int, role: str = "keeper") -> int:
+    where = Where(home, port)
+    if role == "keeper":
+        return keep(where)
+    _import_ahead()   # a standby that takes over restarts the root at once
+    replacing = stand_by(where, _say)
+    return 0 if replacing is None else keep(where, replacing)
+
+
 if __name__ == "__main__":
-    home, port = sys.argv[1], int(sys.argv[2])
-    os.environ.setdefault("THESPLOG_FILE", os.path.join(home, "logs", "thespian.log"))
-    sys.exit(keep(Where(home, port)))
+    os.environ.setdefault("THESPLOG_FILE", os.path.join(sys.argv[1], "logs", "thespian.log"))
+    sys.exit(main(sys.argv[1], int(sys.argv[2]), *sys.argv[3:4]))

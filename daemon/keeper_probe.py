@@ -20,11 +20,13 @@ from health.probes import ProbeBook
 from runtime import procs
 
 RECONNECT_S = 1.0     # after a failed connect, wait before the next one (each may take a second)
+CONNECT_BUSY_S = 3.0  # a connect (1 s timeout) and the root's look-up: not a hang of the keeper
 
 
 class RootProbe:
-    def __init__(self, where: Where, cfg, say) -> None:
+    def __init__(self, where: Where, cfg, say, busy=lambda seconds: None) -> None:
         self.where, self.say = where, say     # say(event, **fields): the keeper's log line
+        self.busy = busy                      # busy(s): the keeper may block for s (daemon/keeper_beat.py)
         self.book = ProbeBook(policy_from(cfg.health))
         self.asys = self.address = None
         self.root_pid = 0
@@ -63,6 +65,7 @@ class RootProbe:
         if now < self.next_connect or not procs.alive(self.root_pid):
             return False
         self.next_connect = now + RECONNECT_S
+        self.busy(CONNECT_BUSY_S)
         try:
             from actors.root import Root
             from daemon.client import ROOT_NAME

@@ -7,7 +7,8 @@ import time
 
 from runtime import bind, config as config_mod, home, procs
 from daemon.client import (DaemonError, NotRunning, ROOT_NAME, Where, ask, connect, read_pid_file,
-                            remove_pid_file, stale_processes, wait_gone, write_pid_file)
+                            remove_pid_file, stale_processes, update_pid_file, wait_gone,
+                            write_pid_file)
 
 
 def start(where: Where, transport: str = "neonize", foreground: bool = False) -> dict:
@@ -77,8 +78,8 @@ def start(where: Where, transport: str = "neonize", foreground: bool = False) ->
     write_pid_file(where, info)
     from daemon import keeper  # restarts a SIGKILLed root; ends the rest if the Admin dies
     info["keeper_pid"] = keeper.spawn(where, output or os.path.join(logs.log_dir(where.home), "daemon.out"))
-    write_pid_file(where, info)
-    return info
+    # locked, and keeping what the keeper may have written already (its standby's pid)
+    return update_pid_file(where, lambda now: dict(now, keeper_pid=info["keeper_pid"])) or info
 
 
 def _wait_for_children(asys, root, deadline: float, log_file: str) -> None:
@@ -100,12 +101,15 @@ def _wait_for_children(asys, root, deadline: float, log_file: str) -> None:
 
 
 def _refuse_if_running(where: Where) -> None:
-    """A daemon of this home whose Admin is alive: refuse, whatever port it uses."""
+    """A daemon of this home whose Admin is alive: refuse, whatever port it uses. Not an Admin
+    left with no root and nothing to restart one (root, keeper and standby all killed):
+    `status` exits 3 for it, so a service manager's `start` must replace it."""
     info = read_pid_file(where)
     if not info:
         return
     pid = info.get("pid")
-    if procs.is_marked(pid, where.home):
+    tended = [info.get(k) for k in ("root_pid", "keeper_pid", "standby_pid")]
+    if procs.is_marked(pid, where.home) and any(p and procs.is_marked(p, where.home) for p in tended):
         raise DaemonError(f"a daemon is already running for {where.home} "
                           f"(pid {pid}, port {info.get('port')})")
 

@@ -27,11 +27,12 @@ def read_pid_file(home: str) -> dict | None:
         return None
 
 
-def spawn(home: str, port: int, output: str) -> subprocess.Popen:
-    """Start the keeper of `home`'s daemon: a detached process marked with the home."""
+def spawn(home: str, port: int, output: str, role: str = "keeper") -> subprocess.Popen:
+    """Start the keeper of `home`'s daemon (or, role "standby", the keeper's standby):
+    a detached process marked with the home."""
     root = project_root()
     with procs.marked(home), open(output, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "daemon.keeper", os.path.abspath(home), str(port)],
+        return subprocess.Popen([sys.executable, "-m", "daemon.keeper", os.path.abspath(home), str(port), role],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
                                 cwd=root, env=dict(os.environ, PYTHONPATH=root))
 

@@ -94,3 +94,16 @@ def start_daemon(d) -> None:
                            stdin=subprocess.DEVNULL, stdout=f, stderr=f, timeout=60, cwd=ROOT,
                            env=dict(os.environ, WHITECAVES_HOME=d.home, WHITECAVES_PORT=str(d.port)))
     assert r.returncode == 0, open(out).read()
+
+
+def keeper_pids(d) -> list[int]:
+    """[keeper, standby] of a running daemon, once the keeper's standby is in the pid file
+    (daemon/keeper_standby.py): a test that must silence every watcher of the root needs both."""
+    import json
+
+    def both():
+        with open(os.path.join(d.home, "run", "daemon.json")) as f:
+            info = json.load(f)
+        pids = [info.get("keeper_pid"), info.get("standby_pid")]
+        return pids if all(pids) and pids[0] != pids[1] else None
+    return poll("the keeper and its standby in the pid file", both, timeout=10.0, every=0.02)

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import FAST_CONFIG, ROOT, Daemon
-from daemon_support import listening_sockets, wait_for
+from daemon_support import keeper_pids, listening_sockets, wait_for
 from daemon import system
 from runtime import logs, procs
 
@@ -119,9 +119,10 @@ def test_a_sigkilled_daemon_is_cleaned_up_by_the_next_start(daemon):
     leftover = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
                                 env=dict(os.environ, **{procs.MARK_ENV: daemon.home}))
     try:
-        # The whole daemon SIGKILLed: its keeper too (a live keeper would end the rest itself,
-        # tests/test_faults_e2e.py), so the next start must clean up.
-        os.kill(pid_file(daemon)["keeper_pid"], signal.SIGKILL)
+        # The whole daemon SIGKILLed: its keeper and standby too (a live one would end the rest
+        # itself, tests/test_faults_e2e.py), so the next start must clean up.
+        for keeper in keeper_pids(daemon):
+            os.kill(keeper, signal.SIGKILL)
         os.kill(admin, signal.SIGKILL)
         # Every actor and thespian's logger die with it (PR_SET_PDEATHSIG), freeing the port.
         wait_for(lambda: not any(procs.alive(p) for p in old), 2.0, "the daemon's processes to die")
