@@ -9,13 +9,18 @@ then the balancer is told and the accept timer re-armed (actors/gateway.py).
 """
 from __future__ import annotations
 
-from agents import desk, registry
+import time
+
+import structlog
+
+from agents import desk, registry, timers
 from agents.errors import AgentError, LeadError
 from agents.notify import queue_moved
-from commands.registry import CommandError, command
+from commands.registry import CommandError, UsageError, command
 from runtime.config import Leads
 
 BY = "cli"
+log = structlog.get_logger("agents")
 
 
 def _refused(e: AgentError) -> CommandError:
@@ -68,6 +73,44 @@ def agent_show(gw, phone: str):
 def agent_remove(gw, phone: str):
     """Remove an agent (refused while they hold leads or open deals, naming them)"""
     return {"phone": _write(gw, lambda txn: registry.remove_agent(txn, phone)).phone}
+
+
+def _given(**values) -> dict:
+    """The fields an edit changes: those given (None: not given; "" clears a BRN, plan, regions)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _check_edit(txn, phone: str, **values) -> None:
+    """Before anything runs: the agent exists, something is to change, each value passes `agent add`'s checks."""
+    try:
+        record = registry.get_agent(txn, phone)
+        changes = _given(**values)
+        if not changes:
+            raise AgentError("nothing to change: give --name, --kind, --brn, --brn-expiry, --regions, "
+                             "--specialties or --plan")
+        registry.edit_fields(txn, record, changes)
+    except AgentError as e:
+        raise UsageError(str(e)) from None
+
+
+@command("agent.edit", check=_check_edit)
+def agent_edit(gw, phone: str, name: str | None = None, kind: str | None = None, brn: str | None = None,
+               brn_expiry: str | None = None, regions=None, specialties=None, plan: str | None = None):
+    """Change an agent's name, kind, BRN and expiry, regions, specialties or plan; the rest stays"""
+    changes = _given(name=name, kind=kind, brn=brn, brn_expiry=brn_expiry, regions=regions,
+                     specialties=specialties, plan=plan)
+
+    def edit(txn):
+        old = registry.get_agent(txn, phone)
+        edited = registry.edit_agent(txn, phone, by=BY, **changes)
+        # A new card or kind is checked at once, not at the next daily check: an alert due now goes now.
+        alerts = timers.licence_due(txn, time.time()) if {"brn", "brn_expiry", "kind"} & set(changes) else 0
+        return edited, registry.differences(old, edited.agent), alerts
+    edited, changed, alerts = _write(gw, edit)
+    if alerts:
+        gw.poke_balancer("licence alert")
+    log.info("agent_edited", agent=edited.agent.phone, by=BY, changes=changed)
+    return {**registry.agent_json(edited.agent), "changed": changed, "warnings": list(edited.warnings)}
 
 
 @command("agent.duty")

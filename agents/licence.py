@@ -80,7 +80,7 @@ def alerted(agent: Agent, days: int, thresholds: tuple[int, ...] = ALERT_DAYS) -
 
 def alert_text(agent: Agent, today: dt.date) -> str:
     left = days_left(agent, today)
-    return (f"Licence: the BRN {agent.brn} of {agent.name} ({agent.phone}) expires on {agent.brn_expiry}, "
+    return (f"the BRN {agent.brn} of {agent.name} ({agent.phone}) expires on {agent.brn_expiry}, "
             f"in {left} day{'s' if left != 1 else ''}; deals closed after that pay no commission until it is renewed.")
 
 

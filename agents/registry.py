@@ -20,6 +20,7 @@ from runtime.vocabulary import AGENT_KINDS, OPEN_DEAL_STAGES
 from storage import agents as agents_store
 from storage import commission_rules as rules_store
 from storage import deals as deals_store
+from storage import events
 from storage import leads as leads_store
 from storage.agents import Agent
 from storage.env import Txn
@@ -51,13 +52,32 @@ def add_agent(txn: Txn, agent: str, name: str, kind: str = "employee", brn: str 
     return Added(record, tuple(_warnings(record, today)))
 
 
-def edit_agent(txn: Txn, agent: str, now: float | None = None, tz: str = DEFAULT_TZ, **changes) -> Added:
-    """Change some fields of an agent (a renewed card, new regions, another plan); others stay."""
+EDITABLE = ("name", "kind", "brn", "brn_expiry", "regions", "specialties", "plan", "start_date")
+
+
+def edit_agent(txn: Txn, agent: str, now: float | None = None, tz: str = DEFAULT_TZ, by: str = "",
+               **changes) -> Added:
+    """Change some fields of an agent (a renewed card, new regions, another plan); others stay.
+
+    The values are checked as `agent add` checks them (`edit_fields`). A change
+    is recorded as an `agent_edited` event (by, old → new per field). A new
+    card expiry needs nothing more: the licence alerts are marked sent per
+    expiry date (agents/licence.py), so the new date is warned about afresh.
+    """
     record = get_agent(txn, agent)
-    known = {"name", "kind", "brn", "brn_expiry", "regions", "specialties", "plan", "start_date"}
-    unknown = set(changes) - known
+    updated = replace(record, **edit_fields(txn, record, changes))
+    changed = differences(record, updated)
+    if changed:
+        agents_store.put(txn, updated)
+        events.append(txn, "agent_edited", None, agent=record.phone, by=by, changes=changed)
+    return Added(updated, tuple(_warnings(updated, _today(now or time.time(), tz))))
+
+
+def edit_fields(txn: Txn, record: Agent, changes: dict) -> dict:
+    """The checked new values of `changes` (AgentError on the first bad one); nothing is written."""
+    unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise AgentError(f"cannot change {sorted(unknown)[0]!r} of an agent; one of {', '.join(sorted(known))}")
+        raise AgentError(f"cannot change {sorted(unknown)[0]!r} of an agent; one of {', '.join(EDITABLE)}")
     fields: dict = {}
     if "name" in changes:
         fields["name"] = _name(changes["name"])
@@ -72,9 +92,12 @@ def edit_agent(txn: Txn, agent: str, now: float | None = None, tz: str = DEFAULT
         fields["start_date"] = _date(changes["start_date"], "--start-date") or record.start_date
     if "brn" in changes or "brn_expiry" in changes:
         fields.update(_brn(changes.get("brn", record.brn), changes.get("brn_expiry", record.brn_expiry)))
-    updated = replace(record, **fields)
-    agents_store.put(txn, updated)
-    return Added(updated, tuple(_warnings(updated, _today(now or time.time(), tz))))
+    return fields
+
+
+def differences(old: Agent, new: Agent) -> dict[str, list]:
+    """{field: [old, new]} for the editable fields that differ."""
+    return {f: [getattr(old, f), getattr(new, f)] for f in EDITABLE if getattr(old, f) != getattr(new, f)}
 
 
 def set_duty(txn: Txn, agent: str, on) -> Agent:

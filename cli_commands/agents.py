@@ -1,4 +1,4 @@
-"""`whitecaves agent list|show|remove|duty`, `whitecaves leads`, `whitecaves lead open|assign`, `whitecaves agents
+"""`whitecaves agent list|show|edit|remove|duty`, `whitecaves leads`, `whitecaves lead open|assign`, `whitecaves agents
 report`: the agents and their leads (docs/agents.md).
 
 Each command sends one request to the daemon's gateway (agents/commands.py,
@@ -14,7 +14,7 @@ import click
 from cli_commands.common import emit_json, handle_errors, phone_arg, table, where_options
 from cli_commands.deals import agent, when
 from daemon.client import request
-from runtime.vocabulary import LEAD_STATUSES
+from runtime.vocabulary import AGENT_KINDS, LEAD_STATUSES
 
 JSON_HELP = "Print JSON instead of a table."
 
@@ -71,6 +71,47 @@ def agent_show(where, phone, as_json):
     click.echo(f"  regions {','.join(a['regions']) or '-'}; specialties {','.join(a['specialties']) or '-'}")
     for lead in a["leads"]:
         click.echo(f"  lead {lead['id']} {lead['status']} {lead['customer']}")
+
+
+def _words(value: str | None) -> list[str] | None:
+    """--regions/--specialties as `agent add` sends them: None (not given) stays None, "" clears."""
+    return None if value is None else [w for w in value.split(",") if w.strip()]
+
+
+@agent.command("edit")
+@click.argument("phone", callback=phone_arg)
+@click.option("--name", default=None, help="The agent's name.")
+@click.option("--kind", type=click.Choice(AGENT_KINDS), default=None,
+              help="employee or freelancer (a broker: needs a BRN to be paid commission), or referrer.")
+@click.option("--brn", default=None, help='The RERA broker card number ("" with --brn-expiry "": no card).')
+@click.option("--brn-expiry", default=None, help="The broker card's expiry, YYYY-MM-DD (a renewed card).")
+@click.option("--regions", default=None, help='Comma-separated areas the agent covers: Marina,JVC ("": none).')
+@click.option("--specialties", default=None, help='Comma-separated: sale,lease ("": none).')
+@click.option("--plan", default=None, help='The commission plan\'s name (from the rules file); "" = 100 %.')
+@where_options
+@handle_errors
+def agent_edit(where, phone, name, kind, brn, brn_expiry, regions, specialties, plan):
+    """Change an agent's details; what is not given stays. A bad value changes nothing.
+
+    A new --brn-expiry (a renewed card) is warned about afresh, 30 and 7 days before it.
+
+    \b
+    Example: whitecaves agent edit +971500000002 --brn 12345 --brn-expiry 2028-06-30
+    """
+    data = request(where, "agent.edit", phone=phone, name=name, kind=kind, brn=brn, brn_expiry=brn_expiry,
+                   regions=_words(regions), specialties=_words(specialties), plan=plan)
+    for warning in data.get("warnings", []):
+        click.echo(f"warning: {warning}", err=True)
+    if not data["changed"]:
+        click.echo(f"{data['phone']}: nothing changed")
+    for field, (old, new) in data["changed"].items():
+        click.echo(f"{data['phone']} {field}: {_shown(old)} -> {_shown(new)}")
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        value = ",".join(value)
+    return repr(value) if value else "(none)"
 
 
 @agent.command("remove")

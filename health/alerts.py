@@ -27,6 +27,7 @@ KINDS: dict[str, str] = {
     "load_imbalance": WARNING,
     "offline_backlog": WARNING,    # messages that arrived while a master was away: nobody answered them
     "uptime_low": WARNING,
+    "licence_expiring": WARNING,   # an agent's RERA card expires in 30 or 7 days (agents/timers.py)
     "master_recovered": INFO,
     "failover_completed": INFO,
     "rebalance": INFO,

@@ -146,7 +146,7 @@ def test_alert_levels_and_kinds_are_the_architectures():
         "critical": {"master_failed", "failover_started", "failover_failed", "failover_paused",
                      "all_masters_down", "queue_critical", "actor_hung", "record_quarantined", "store_full"},
         "warning": {"master_degraded", "queue_warning", "load_imbalance", "uptime_low", "offline_backlog",
-                    "stored_value_refused"},
+                    "stored_value_refused", "licence_expiring"},
         "info": {"master_recovered", "failover_completed", "rebalance", "store_room_again"},
     }
     assert make_alert("rebalance", None, "x", 1.0).level == "info"
