@@ -10,6 +10,7 @@ exactly at the cap.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
@@ -142,3 +143,13 @@ def test_a_lead_from_first_message_to_commission(agency, tmp_path):
     assert (report[B]["leads_assigned"], report[B]["accepted"], report[B]["closed"]) == (1, 1, 2)
     assert report[A]["leads_assigned"] == 1 and report[A]["accepted"] == 0
     assert report[B]["median_first_reply_s"] is not None
+
+    # The expired card renewed with `agent edit`: a bad date changes nothing; the new expiry, 10 days
+    # away, is checked at once: one licence_expiring alert, in `whitecaves alerts` and to the admin.
+    assert "--brn-expiry must be a date" in refused(d, "agent", "edit", EXPIRED, "--brn-expiry", "soon", code=2)
+    renewed = (dt.date.today() + dt.timedelta(days=10)).isoformat()
+    assert renewed in d.cli("agent", "edit", EXPIRED, "--brn", "334", "--brn-expiry", renewed).stdout
+    assert d.json("agent", "show", EXPIRED)["brn"] == "334"
+    alert = arrives(d, ADMIN, "Licence expiring", "the renewed card's licence alert to the admin")
+    assert f"expires on {renewed}" in alert["text"]
+    assert [a["kind"] for a in d.json("alerts") if a["kind"] == "licence_expiring"] == ["licence_expiring"]
