@@ -109,7 +109,8 @@ def agent_edit(gw, phone: str, name: str | None = None, kind: str | None = None,
     edited, changed, alerts = _write(gw, edit)
     if alerts:
         gw.poke_balancer("licence alert")
-    log.info("agent_edited", agent=edited.agent.phone, by=BY, changes=changed)
+    if changed:
+        log.info("agent_edited", agent=edited.agent.phone, by=BY, changes=changed)
     return {**registry.agent_json(edited.agent), "changed": changed, "warnings": list(edited.warnings)}
 
 
