@@ -24,7 +24,7 @@ from actors import store_room
 from actors.store_room import StoreRoom
 from masters import device
 from masters.reconnect import step_in_after
-from conversations import media
+from conversations import media, media_resume
 from conversations.backlog import BacklogTally
 from conversations.inbound import Rules, handle_inbound
 from actors.messages import (AdminReply, AdminRequest, Alert, DeviceStateChanged, Heartbeat,
@@ -87,6 +87,7 @@ class MasterSession(SessionReplies, SessionSends, StoreRoom, SupervisedActor):  
         self.start_replies()   # before announcing: a previous process's claims go back to the balancer
         self.backlog = BacklogTally()   # for the admins' one summary per reconnect
         self.media = media.MediaFetcher(os.path.join(self.ctx.home, "media"), self.cfg.session.media_max_bytes)
+        self.resume_media = media_resume.Resume(self.store, self.phone, self.media, self.transport)
         # Always announce: the balancer learns this process's address from it.
         self._set_state(self._resume_state(), "session started", announce=True)
         if self.state == "connecting":
@@ -352,6 +353,7 @@ class MasterSession(SessionReplies, SessionSends, StoreRoom, SupervisedActor):  
                     self.send(self.peers[peer], change)
             if new == "connected" and old != new:
                 self._beat(message=True)   # a restarted session is healthy again now, not a heartbeat later (issue 13)
+                self.resume_media()   # files an earlier process left pending (conversations/media_resume.py)
 
     def on_timer(self, name: str, payload) -> None:
         if name == "heartbeat":

@@ -25,6 +25,7 @@ from chat import auto_replies, respond
 from chat.dispatch import Forward
 from commands import registry
 from conversations.backlog import is_backlog
+from conversations import media_resume
 from conversations.changes import Resolver, apply_change, customer_of, lid_resolved, undecryptable
 from conversations.quiet import is_lid, silenced, unmute, within_budget
 from storage import admins, conversations, dedupe, metrics, outbox
@@ -88,6 +89,7 @@ def handle_inbound(txn, master: str, batch: list, chat_config, rules: Rules, con
         else:
             handled.append(_from_customer(txn, master, event, customer, held, chat_config, rules.now, config,
                                           rules.leads))
+    media_resume.note(txn, master, handled)   # a later process can fetch what this one could not
     return handled
 
 

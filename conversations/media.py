@@ -7,8 +7,8 @@ MediaFetcher: one small worker thread that downloads, checks the size cap
 (0600), and reports the outcome on a queue, with a byte on a pipe the session
 watches beside its transport (actors/session.py). A failed download is
 reported and tried once more after RETRY_AFTER_S; nothing here ever blocks the
-session. A session that restarts loses the fetch of downloads still pending
-(they stay `pending` in the conversation): the message itself is stored.
+session. Downloads still pending when the session's process ends are fetched
+again by its next process (conversations/media_resume.py).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 import structlog
 
-from storage import conversations
+from storage import conversations, media_pending
 from transports.events import Media
 
 log = structlog.get_logger("media")
@@ -150,4 +150,7 @@ def record(txn, outcome: Outcome) -> bool:
         msg.media_state = outcome.state if outcome.final or outcome.state != "failed" else "failed, retrying"
         if outcome.path:
             msg.media = outcome.path
-    return conversations.update_message(txn, outcome.customer, outcome.message_id, change) is not None
+    msg = conversations.update_message(txn, outcome.customer, outcome.message_id, change)
+    if msg is not None and msg.media_state != "failed, retrying":   # final: no later process resumes it
+        media_pending.remove(txn, msg.master, msg.ts, msg.message_id)
+    return msg is not None

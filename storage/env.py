@@ -28,6 +28,7 @@ DATABASES = (
     "deals", "ledger", "ledger_status", "ledger_index", "payouts", "commission_rules", "agents",
     "handover_notes",
     "leads", "lead_index", "lead_state",
+    "media_pending",
 )
 INITIAL_MAP_SIZE = 64 << 20
 MAX_MAP_SIZE = 64 << 30

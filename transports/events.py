@@ -92,6 +92,9 @@ class Media:
     file_name: str = ""        # documents
     sha256: str = ""           # hex of the plain file, as declared ("" when not given)
     fetch: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
+    # What the transport's media_fetch(ref) needs to fetch it again in a later process
+    # (conversations/media_resume.py); "" when it cannot.
+    ref: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ whatsmeow (inside goneonize 0.5.2) hands over, and how it is read here:
 """
 from __future__ import annotations
 
+import base64
 import functools
 import logging
 from dataclasses import dataclass
@@ -140,7 +141,8 @@ def _inbound(body, common: dict, download) -> Inbound | None:
     kind, caption, fields, voice_note = found
     media = fields.get("media")
     if media is not None and download is not None:
-        media = Media(**{**media.__dict__, "fetch": functools.partial(download, body)})
+        media = Media(**{**media.__dict__, "fetch": functools.partial(download, body),
+                         "ref": base64.b64encode(body.SerializeToString()).decode()})   # keys, path: all a refetch needs
         fields["media"] = media
     text = text_for(kind, caption, media=media, location=fields.get("location"),
                     contact=fields.get("contact"), voice_note=voice_note)

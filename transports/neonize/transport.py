@@ -30,6 +30,7 @@ masters. The stored device whose number is this master's is resumed;
 """
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from typing import Any, Callable
@@ -205,6 +206,16 @@ class NeonizeTransport:
         client = self._conn.client
         return self._call(lambda: phone_for_lid(client, lid), f"lookup of {lid}") \
             if client is not None else ""
+
+    def media_fetch(self, ref: str) -> Callable[[], bytes]:
+        """How to fetch again a file pending when an earlier process ended (Media.ref: its message,
+        serialized), through the connection up when it is called."""
+        def fetch() -> bytes:
+            client = self._conn.client
+            if client is None:
+                raise TransportError("not connected to WhatsApp (connect first)")
+            return self._inbound.download(client, binding.load().Message.FromString(base64.b64decode(ref)))
+        return fetch
 
     def pairing_expired(self, now: float | None = None) -> bool:
         """True once a pair() started `pairing_timeout_s` ago has reached neither Paired nor

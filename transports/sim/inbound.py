@@ -56,7 +56,7 @@ def _inbound(frame: dict, fetch: Callable[[str], bytes]) -> Inbound:
         voice_note = m.get("voice_note", True)
         media = Media(mime=m.get("mime", ""), size=m.get("size", 0), seconds=m.get("seconds", 0),
                       file_name=m.get("file_name", ""), sha256=m.get("sha256", ""),
-                      fetch=functools.partial(fetch, m["id"]))
+                      fetch=functools.partial(fetch, m["id"]), ref=m["id"])
     if frame.get("location"):
         loc = frame["location"]
         location = Location(lat=loc["lat"], lon=loc["lon"], name=loc.get("name", ""))

@@ -18,12 +18,13 @@ stream forever.
 """
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 from transports.base import OutboundMedia, TransportError
 from transports.events import (Banned, ConnectFailed, Connected, Disconnected, Event, LoggedOut,
@@ -363,6 +364,10 @@ class SimTransport:
                 return client.call("lid_lookup", lid=lid)["phone"]
         except control.SimError as exc:
             raise TransportError(f"lookup of {lid}: {exc}") from exc
+
+    def media_fetch(self, ref: str) -> Callable[[], bytes]:
+        """How to fetch again a file pending when an earlier process ended (Media.ref: its id)."""
+        return functools.partial(fetch_media, self.host, self.port, ref)
 
     def has_token(self) -> bool:
         return self._load_token() is not None
