@@ -16,6 +16,12 @@ so a key installed before the ActorSystem is created is in all of them.
 
 The key lives in `<home>/run/wire.key` (32 random bytes, mode 0600): only
 someone who can read the home can talk to the daemon. The key is never logged.
+Frames are signed under a key derived from it and this boot's id (see _boot_key).
+
+A frame is `tag | time, nonce | pickle`, the tag covering the rest: a frame over
+16 MiB is refused on its length header before its body is read
+(runtime/wire_frames.py), and a stale or repeated one is refused after its tag
+verifies, before it is unpickled (runtime/wire_replay.py).
 
 This module imports nothing of the project (the lead's layering rule for runtime/).
 """
@@ -26,6 +32,9 @@ import hmac
 import logging
 import os
 import pickle
+
+from runtime import wire_replay
+from runtime.wire_replay import CONTROL_HEADER, HEADER_BYTES, Replayed
 
 KEY_FILE = os.path.join("run", "wire.key")
 KEY_BYTES = 32
@@ -40,6 +49,10 @@ class WireKeyError(Exception):
 
 class Unauthenticated(Exception):
     """A frame whose HMAC does not verify; it was not unpickled."""
+
+
+class FrameTooLarge(ValueError):
+    """A message too large for one frame (runtime/wire_frames.py); it was not sent."""
 
 
 def key_path(home: str) -> str:
@@ -86,39 +99,79 @@ def load_or_create_key(home: str) -> bytes:
 
 
 class SignedPickle:
-    """`dumps`/`loads` like the pickle module, with a tag before the pickled bytes."""
+    """`dumps`/`loads` like the pickle module, with a tag, a time and a nonce before the pickled bytes."""
 
-    def __init__(self, key: bytes):
+    def __init__(self, key: bytes, max_bytes: int | None = None):
         if len(key) != KEY_BYTES:
             raise ValueError(f"a wire key is {KEY_BYTES} bytes")
-        self._key = key
+        from thespian.system.transport.streamBuffer import ackDataErrPacket, ackPacket
+        from runtime.wire_frames import MAX_FRAME_BYTES
+        self._key = _boot_key(key)
+        self.max_bytes = max_bytes or MAX_FRAME_BYTES
+        # the only bodies signed with CONTROL_HEADER: thespian's two constant acks
+        self._controls = {pickle.dumps(p, pickle.HIGHEST_PROTOCOL) for p in (ackPacket, ackDataErrPacket)}
 
     def __repr__(self) -> str:  # thespian may print its serializer: never the key
         return "SignedPickle(<key>)"
 
-    def tag(self, body: bytes) -> bytes:
+    def tag(self, body) -> bytes:
         return hmac.digest(self._key, body, "sha256")
 
     def dumps(self, obj) -> bytes:
-        body = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+        return self._signed(wire_replay.new_header(), obj)
+
+    def dumps_control(self, obj) -> bytes:
+        """A constant frame that thespian sends again and again (an ack): no time, no nonce,
+        and accepted only with exactly this body."""
+        return self._signed(CONTROL_HEADER, obj)
+
+    def _signed(self, header: bytes, obj) -> bytes:
+        body = header + pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+        if len(body) + TAG_BYTES > self.max_bytes:
+            raise FrameTooLarge(f"a message of {len(body) + TAG_BYTES} bytes is over the cap of "
+                                f"{self.max_bytes} bytes for one frame between the daemon's processes "
+                                f"(runtime/wire_frames.py); send it in parts")
         return self.tag(body) + body
 
     def loads(self, frame: bytes):
         view = memoryview(frame)  # no copy of the body, which may be large
         tag, body = view[:TAG_BYTES], view[TAG_BYTES:]
-        if len(tag) < TAG_BYTES or not hmac.compare_digest(tag.tobytes(), self.tag(body)):
-            _log_dropped(len(frame))
+        if len(body) < HEADER_BYTES or not hmac.compare_digest(tag.tobytes(), self.tag(body)):
+            _log_dropped(f"dropped an unauthenticated frame of {len(frame)} bytes")
             raise Unauthenticated(f"frame of {len(frame)} bytes failed its HMAC check; not unpickled")
-        return pickle.loads(body)
+        header, payload = body[:HEADER_BYTES].tobytes(), body[HEADER_BYTES:]
+        if header == CONTROL_HEADER:
+            if payload.tobytes() not in self._controls:
+                _log_dropped(f"refused a frame of {len(frame)} bytes: signed as an ack, but not one")
+                raise Replayed("signed as an ack, but not one")
+        else:
+            try:
+                wire_replay.guard().check(header)
+            except Replayed as e:
+                _log_dropped(f"refused a replayed frame of {len(frame)} bytes: {e}")
+                raise
+        return pickle.loads(payload)
 
 
-def _log_dropped(size: int) -> None:
+def _boot_key(key: bytes) -> bytes:
+    """The home's key bound to this boot: the frames' times are the monotonic clock's,
+    which restarts at boot (runtime/wire_replay.py), so a frame of an earlier boot
+    must not verify."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", "rb") as f:
+            boot = f.read().strip()
+    except OSError:  # not Linux: no boot id; replays across a reboot are then not refused
+        boot = b""
+    return hmac.digest(key, b"whitecaves wire frames, boot " + boot, "sha256")
+
+
+def _log_dropped(what: str) -> None:
     """One line in thespian's log (<home>/logs/thespian.log), written at once, and one in
     whitecaves.log. The latter is sent to the logger process by thespian, which defers
     transmits made inside its receive loop: it lands at this process's next message."""
     from thespian.system.utilis import thesplog
 
-    what = f"dropped an unauthenticated frame of {size} bytes (pid {os.getpid()}): not unpickled"
+    what = f"{what} (pid {os.getpid()}): not unpickled"
     thesplog("whitecaves.wire: %s", what, level=logging.WARNING)
     logging.getLogger(LOGGER).warning(what)
 
@@ -132,12 +185,14 @@ def install(key: bytes) -> None:
     connecting to) an ActorSystem; installing again replaces the key."""
     global _installed
     from thespian.system.transport import TCPTransport, streamBuffer
+    from runtime.wire_frames import CappedReceiveBuffer
 
     signed = SignedPickle(key)
     TCPTransport.serializer = signed
+    TCPTransport.ReceiveBuffer = CappedReceiveBuffer  # every receive, incoming or ack, looks it up here
     # built with plain pickle when thespian was imported; compared by value after loads
-    TCPTransport.ackMsg = streamBuffer.toSendBuffer(streamBuffer.ackPacket, signed.dumps)
-    TCPTransport.ackDataErrMsg = streamBuffer.toSendBuffer(streamBuffer.ackDataErrPacket, signed.dumps)
+    TCPTransport.ackMsg = streamBuffer.toSendBuffer(streamBuffer.ackPacket, signed.dumps_control)
+    TCPTransport.ackDataErrMsg = streamBuffer.toSendBuffer(streamBuffer.ackDataErrPacket, signed.dumps_control)
     _installed = signed
 
 
