@@ -4,7 +4,8 @@ Every actor has a supervisor, except the root: its parent is thespian's Admin,
 which only notes a ChildActorExited for it. A SIGKILLed root took its whole
 tree with it (PR_SET_PDEATHSIG) and nothing brought it back. The keeper (as
 Erlang's `heart` beside a node) is started by `daemon start`, marked with the
-home like every process of the daemon, and looks every CHECK_S:
+home like every process of the daemon, and looks every turn (a quarter
+heartbeat, daemon/keeper_beat.py `turn_s`; at once when the root or the Admin ends):
 
 - root gone, Admin alive → it creates a new root through the Admin, exactly as
   `daemon start` did (same tree, rebuilt from LMDB), and writes its pid in the
@@ -27,12 +28,12 @@ import sys
 import time
 
 from runtime import config as config_mod, keeper_proc, procs
+from runtime.pidwatch import PidWatch
 from daemon.client import Where, ask, connect, read_pid_file, remove_pid_file, update_pid_file, _close
 from daemon import keeper_beat, store_watch
 from daemon.keeper_probe import RootProbe
 from daemon.keeper_standby import StandbyWatch, stand_by
 
-CHECK_S = 0.05
 RESTART_TIMEOUT_S = 10.0
 
 
@@ -70,7 +71,9 @@ def keep(where: Where, replacing: int | None = None) -> int:
         os.kill(replacing, signal.SIGKILL)   # hung: it restarts nothing, and must not resume
     _import_ahead()
     cfg = config_mod.load(where.home)
-    probe = RootProbe(where, cfg, _say, busy=lambda s: keeper_beat.beat(where.home, "keeper", busy_s=s))
+    deaths, turn = PidWatch(), keeper_beat.turn_s(cfg.health)   # a death wakes the turn at once
+    probe = RootProbe(where, cfg, _say, busy=lambda s: keeper_beat.beat(where.home, "keeper", busy_s=s),
+                      nap=deaths.wait)
     standby = StandbyWatch(where, cfg.health, _say)
     try:
         while not stopping:
@@ -93,7 +96,10 @@ def keep(where: Where, replacing: int | None = None) -> int:
                 restart_root(where, info)
                 continue
             standby.check(info)
-            probe.check(root, CHECK_S)   # a hung root is SIGKILLed: restarted on the next turn
+            for pid in (root, info.get("pid"), info.get("standby_pid")):
+                deaths.watch(pid)
+            deaths.ended()   # (only to wake us: each is looked at on the next turn)
+            probe.check(root, turn)   # a hung root is SIGKILLed: restarted on the next turn
     finally:
         probe.close()
         standby.close()

@@ -24,9 +24,10 @@ CONNECT_BUSY_S = 3.0  # a connect (1 s timeout) and the root's look-up: not a ha
 
 
 class RootProbe:
-    def __init__(self, where: Where, cfg, say, busy=lambda seconds: None) -> None:
+    def __init__(self, where: Where, cfg, say, busy=lambda seconds: None, nap=time.sleep) -> None:
         self.where, self.say = where, say     # say(event, **fields): the keeper's log line
         self.busy = busy                      # busy(s): the keeper may block for s (daemon/keeper_beat.py)
+        self.nap = nap                        # nap(s): sleep up to s (woken early by a death)
         self.book = ProbeBook(policy_from(cfg.health))
         self.asys = self.address = None
         self.root_pid = 0
@@ -44,7 +45,7 @@ class RootProbe:
             self.root_pid = root_pid
         self.book.sync({"root": root_pid}, now)
         if not self._connected(now) or not self.book.due(now):
-            time.sleep(wait_s)
+            self.nap(wait_s)
         else:
             from supervision.messages import Ping, Pong
             try:   # ask, not tell: a tell to a stopped root waits for its transmit (up to 60 s)

@@ -7,7 +7,8 @@ keeper was noticed by nobody. So the keeper keeps a standby beside it, as
 Erlang's `heart` is kept by the node: the same program (`python -m
 daemon.keeper HOME PORT standby`), its pid in the pid file (`standby_pid`).
 
-- the standby looks every CHECK_S: the keeper gone → it becomes the keeper
+- the standby looks every turn (daemon/keeper_beat.py `turn_s`; at once when
+  the keeper ends, through its pidfd): the keeper gone → it becomes the keeper
   (claims `keeper_pid`, then works as daemon/keeper.py does: restarts the root,
   starts a standby of its own); the keeper alive but silent (its beat,
   daemon/keeper_beat.py, older than 3 heartbeats plus the grace) → `keeper_hung`
@@ -24,13 +25,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 
 from daemon import keeper_beat
 from daemon.client import Where, read_pid_file, update_pid_file
 from runtime import config as config_mod, keeper_proc, procs
+from runtime.pidwatch import PidWatch
 
-CHECK_S = 0.05
 
 
 def stand_by(where: Where, say) -> int | None:
@@ -42,7 +42,9 @@ def stand_by(where: Where, say) -> int | None:
     me = os.getpid()
     if not _claim(where, say):
         return None
-    judge = keeper_beat.BeatJudge(where.home, "keeper", config_mod.load(where.home).health, CHECK_S)
+    health = config_mod.load(where.home).health
+    turn, deaths = keeper_beat.turn_s(health), PidWatch()
+    judge = keeper_beat.BeatJudge(where.home, "keeper", health, turn)
     while not stopping:
         keeper_beat.beat(where.home, "standby")
         info = read_pid_file(where)
@@ -56,7 +58,9 @@ def stand_by(where: Where, say) -> int | None:
         if silent is not None:
             say("keeper_hung", role="keeper", pid=keeper, silent_s=silent)
             return keeper
-        time.sleep(CHECK_S)
+        deaths.watch(keeper)
+        deaths.wait(turn)   # the keeper's end wakes us at once
+        deaths.ended()
     return None
 
 
@@ -84,7 +88,7 @@ class StandbyWatch:
 
     def __init__(self, where: Where, health_cfg, say) -> None:
         self.where, self.say = where, say
-        self.judge = keeper_beat.BeatJudge(where.home, "standby", health_cfg, CHECK_S)
+        self.judge = keeper_beat.BeatJudge(where.home, "standby", health_cfg, keeper_beat.turn_s(health_cfg))
         self.proc: subprocess.Popen | None = None     # the standby we started (reaped here)
 
     def check(self, info: dict) -> None:

@@ -52,6 +52,10 @@ class PidWatch:
         dead, self._dead = self._dead, set()
         return dead
 
+    def wait(self, timeout: float) -> None:
+        """Sleep until a watched process ends, or `timeout` s (ended() then tells who)."""
+        self._epoll.poll(timeout)
+
     def fileno(self) -> int:
         """Readable when a watched process has ended: a loop can sleep on it instead of polling."""
         return self._epoll.fileno()
