@@ -24,8 +24,11 @@ C = "+447700900321"
 @pytest.fixture
 def d(home, port):
     with open(os.path.join(home, "config.toml"), "w") as f:
-        # a send may take a minute here: the 40 s slow send is not a timeout
+        # a send may take a minute here: the 40 s slow send is not a timeout. A 1 s heartbeat:
+        # a session blocked by the send would be failed within 3.25 s, while a loaded machine's
+        # scheduling (the whole suite on 2 cores) does not make one beat 0.05 s late a "degraded"
         f.write(FAST_CONFIG.replace("[session]\n", "[session]\nsend_timeout_s = 60.0\n")
+                .replace("heartbeat_s = 0.2\n", "heartbeat_s = 1.0\n")
                 + "[failover]\nnote = \"Hi, {name} here (Backup here)\"\n")
     daemon = Daemon(home, port)
     daemon_support.start_daemon(daemon)
