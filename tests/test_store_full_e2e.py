@@ -65,7 +65,9 @@ def test_a_full_disk_under_traffic_crashes_nobody_and_loses_nothing(d):
         held = traffic.sent[full_from:]
         os.unlink(filler)
         time.sleep(1.0)
-    assert "StoreFull" in (during["store_fault"] or ""), during["store_fault"]
+    # the reserved file's StoreFull line, or (a small write that still found free pages in the
+    # store's file said `store_room_again` since) the disk's free space
+    assert "full" in (during["store_fault"] or ""), during["store_fault"]
     during = {a["name"]: a["pid"] for a in during["actors"]}
     assert len(held) > 20
     counted = {k: v - before_restarts.get(k, 0) for k, v in restarts(d).items() if v != before_restarts.get(k, 0)}
