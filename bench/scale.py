@@ -90,7 +90,7 @@ def idle_cpu(d: BenchDaemon, store: Store, seconds: float) -> dict:
     after = proc_stats.cpu_seconds(pids)
     by_role: dict[str, float] = {}
     for pid, used in after.items():
-        name = role.get(pid, "other (logger, thespian admin)")
+        name = role.get(pid, "other (logger, thespian admin, keeper, standby)")
         name = "sessions" if name.startswith("master:") else name
         by_role[name] = by_role.get(name, 0.0) + (used - before.get(pid, used))
     total = sum(by_role.values())
