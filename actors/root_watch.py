@@ -10,18 +10,21 @@ restarted (RestartChild with kill), and once the new one runs it is told
 The keeper (daemon/keeper.py) restarts a dead or hung root; the root restarts
 a keeper whose pid (in the pid file) is gone, unless the daemon is stopping
 (`daemon stop` marks the pid file first). So each of the two mends the other.
-docs/daemon.md, "Faults".
+A hung keeper is its standby's to replace (daemon/keeper_standby.py); one still
+silent after twice that time means the standby is hung or gone too: the root
+SIGKILLs both and starts a keeper, which starts a standby. docs/daemon.md, "Faults".
 """
 from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 
 from actors.messages import Alert
 from health.book import policy_from
 from health.probes import ProbeBook
-from runtime import config, keeper_proc, procs
+from runtime import config, keeper_beat, keeper_proc, procs
 from supervision.messages import Ping, Pong, RestartChild
 
 MONITOR = "ha-monitor"
@@ -34,7 +37,10 @@ def _log() -> logging.Logger:
 class RootWatch:
     def start_watch(self, ctx) -> None:
         self.watch_ctx = ctx
-        self.watch_probes = ProbeBook(policy_from(config.load(ctx.home).health))
+        health = config.load(ctx.home).health
+        self.watch_probes = ProbeBook(policy_from(health))
+        self.keeper_judge = keeper_beat.BeatJudge(ctx.home, "keeper", health, self.watch_probes.every_s,
+                                                  patience=2.0)   # the standby's turn comes first
         self.keeper_proc = None        # a keeper we started (reaped here)
         self.monitor_hung = None       # (old address, text) to tell the next monitor
         self.watch_last = time.monotonic()
@@ -73,13 +79,26 @@ class RootWatch:
                                        kill=True), self.myAddress)
 
     def _watch_keeper(self) -> None:
-        if self.keeper_proc is not None and self.keeper_proc.poll() is None:
-            return   # ours, still starting or running
         home = self.watch_ctx.home
         info = keeper_proc.read_pid_file(home)
         pid = (info or {}).get("keeper_pid")
-        if not pid or info.get("stopping") or procs.alive(pid):
+        ours = self.keeper_proc is not None and self.keeper_proc.poll() is None
+        if ours and pid != self.keeper_proc.pid:
+            return   # ours, still starting
+        if not pid or info.get("stopping"):
             return
+        if procs.alive(pid):
+            silent = self.keeper_judge.silent_s(pid)
+            if silent is None:
+                return
+            standby = info.get("standby_pid")
+            _log().error("keeper_hung: pid %s silent for %.1f s, its standby (pid %s) did not replace it: "
+                         "both killed", pid, silent, standby)
+            for hung in (pid, standby):
+                if hung and procs.is_marked(hung, home):
+                    os.kill(hung, signal.SIGKILL)
+            if ours:
+                self.keeper_proc.wait()   # reaped: no zombie of ours left behind
         self.keeper_proc = keeper_proc.spawn(home, self.watch_ctx.port,
                                              os.path.join(home, "logs", "daemon.out"))
         _log().error("keeper_gone: pid %s; started a new keeper, pid %s", pid, self.keeper_proc.pid)

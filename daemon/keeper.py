@@ -5,7 +5,7 @@ which only notes a ChildActorExited for it. A SIGKILLed root took its whole
 tree with it (PR_SET_PDEATHSIG) and nothing brought it back. The keeper (as
 Erlang's `heart` beside a node) is started by `daemon start`, marked with the
 home like every process of the daemon, and looks every turn (a quarter
-heartbeat, daemon/keeper_beat.py `turn_s`; at once when the root or the Admin ends):
+heartbeat, runtime/keeper_beat.py `turn_s`; at once when the root or the Admin ends):
 
 - root gone, Admin alive → it creates a new root through the Admin, exactly as
   `daemon start` did (same tree, rebuilt from LMDB), and writes its pid in the
@@ -16,7 +16,7 @@ heartbeat, daemon/keeper_beat.py `turn_s`; at once when the root or the Admin en
 
 The keeper keeps a standby beside it, which takes over from a keeper that is
 gone or hung (daemon/keeper_standby.py); each beats for the other
-(daemon/keeper_beat.py). `daemon stop` stops both first (SIGTERM), so an
+(runtime/keeper_beat.py). `daemon stop` stops both first (SIGTERM), so an
 orderly stop is not mended. A root that gives up (restart intensity exceeded) SIGTERMs the Admin:
 the keeper then sees the Admin go and ends too. docs/daemon.md, "Faults".
 """
@@ -30,7 +30,8 @@ import time
 from runtime import config as config_mod, keeper_proc, procs
 from runtime.pidwatch import PidWatch
 from daemon.client import Where, ask, connect, read_pid_file, remove_pid_file, update_pid_file, _close
-from daemon import keeper_beat, store_watch
+from daemon import store_watch
+from runtime import keeper_beat
 from daemon.keeper_probe import RootProbe
 from daemon.keeper_standby import StandbyWatch, stand_by
 

@@ -26,7 +26,7 @@ CONNECT_BUSY_S = 3.0  # a connect (1 s timeout) and the root's look-up: not a ha
 class RootProbe:
     def __init__(self, where: Where, cfg, say, busy=lambda seconds: None, nap=time.sleep) -> None:
         self.where, self.say = where, say     # say(event, **fields): the keeper's log line
-        self.busy = busy                      # busy(s): the keeper may block for s (daemon/keeper_beat.py)
+        self.busy = busy                      # busy(s): the keeper may block for s (runtime/keeper_beat.py)
         self.nap = nap                        # nap(s): sleep up to s (woken early by a death)
         self.book = ProbeBook(policy_from(cfg.health))
         self.asys = self.address = None

@@ -7,11 +7,11 @@ keeper was noticed by nobody. So the keeper keeps a standby beside it, as
 Erlang's `heart` is kept by the node: the same program (`python -m
 daemon.keeper HOME PORT standby`), its pid in the pid file (`standby_pid`).
 
-- the standby looks every turn (daemon/keeper_beat.py `turn_s`; at once when
+- the standby looks every turn (runtime/keeper_beat.py `turn_s`; at once when
   the keeper ends, through its pidfd): the keeper gone → it becomes the keeper
   (claims `keeper_pid`, then works as daemon/keeper.py does: restarts the root,
   starts a standby of its own); the keeper alive but silent (its beat,
-  daemon/keeper_beat.py, older than 3 heartbeats plus the grace) → `keeper_hung`
+  runtime/keeper_beat.py, older than 3 heartbeats plus the grace) → `keeper_hung`
   in `logs/daemon.out`, it claims `keeper_pid`, SIGKILLs the hung one, and goes on
   as above;
 - the keeper, on every turn (`StandbyWatch`): the standby gone → a new one;
@@ -26,7 +26,7 @@ import os
 import signal
 import subprocess
 
-from daemon import keeper_beat
+from runtime import keeper_beat
 from daemon.client import Where, read_pid_file, update_pid_file
 from runtime import config as config_mod, keeper_proc, procs
 from runtime.pidwatch import PidWatch

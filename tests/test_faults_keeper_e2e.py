@@ -42,7 +42,7 @@ def stop_cleanly(d) -> None:
     assert not d.processes()
 
 
-# heartbeat 3 s: the standby's turn is 0.25 s (daemon/keeper_beat.py turn_s), woken at once
+# heartbeat 3 s: the standby's turn is 0.25 s (runtime/keeper_beat.py turn_s), woken at once
 # by the keeper's end; heartbeat 0.2 s: a 0.05 s turn
 @pytest.mark.parametrize("d", ["", "heartbeat_s = 3\n"], indirect=True, ids=["heartbeat-0.2s", "heartbeat-3s"])
 def test_root_and_keeper_sigkilled_at_the_same_instant_are_back_within_2_s(d):
@@ -113,6 +113,40 @@ def test_hung_standby_is_killed_and_replaced_by_the_keeper(d):
     assert new != standby and pid_file(d)["keeper_pid"] == keeper
     print(f"hung standby: killed {killed_s:.2f} s after SIGSTOP ({killed_s / HEARTBEAT_S:.1f} heartbeats)")
     assert killed_s <= 3.5 * HEARTBEAT_S + 0.5
+    stop_cleanly(d)
+
+
+def test_keeper_and_standby_hung_together_are_replaced_by_the_root_then_a_root_kill_is_mended(d):
+    """Neither can replace the other: the root, which restarts a keeper found gone, also
+    kills a keeper silent for twice the hung time (its standby had its chance first)."""
+    keeper, standby = daemon_support.keeper_pids(d)
+    t0 = time.monotonic()
+    for pid in (keeper, standby):
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        poll("both hung ones killed", lambda: not procs.alive(keeper) and not procs.alive(standby),
+             timeout=10.0, every=0.02)
+        killed_s = time.monotonic() - t0
+    finally:
+        for pid in (keeper, standby):
+            if procs.alive(pid):
+                os.kill(pid, signal.SIGCONT)
+    poll("a new keeper and standby", lambda: not {*daemon_support.keeper_pids(d)} & {keeper, standby}
+         and procs.is_marked(pid_file(d)["keeper_pid"], d.home) and a_standby(d), timeout=10.0)
+    assert "keeper_hung" in open(os.path.join(d.home, "logs", "whitecaves.log")).read()
+    old_root = pid_of(d, "root")
+    with Traffic(d) as traffic:
+        time.sleep(0.5)
+        t1 = time.monotonic()
+        os.kill(old_root, signal.SIGKILL)
+        poll("a new root with its whole tree", whole_tree_back(d, old_root), timeout=10.0)
+        root_s = time.monotonic() - t1
+        time.sleep(2.5)
+    traffic.all_answered()
+    nothing_healthy_moved(d)
+    print(f"keeper and standby hung: both killed {killed_s:.2f} s after SIGSTOP "
+          f"({killed_s / HEARTBEAT_S:.1f} heartbeats); a later root SIGKILL healed in {root_s:.2f} s")
+    assert killed_s <= 7.5 * HEARTBEAT_S + 1.0   # twice the hung time, plus a loaded machine's slack
     stop_cleanly(d)
 
 

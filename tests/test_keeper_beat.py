@@ -1,4 +1,4 @@
-"""The keeper's and standby's beats (daemon/keeper_beat.py): when a silent one counts as hung."""
+"""The keeper's and standby's beats (runtime/keeper_beat.py): when a silent one counts as hung."""
 from __future__ import annotations
 
 import os
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from daemon import keeper_beat
+from runtime import keeper_beat
 
 HEALTH = SimpleNamespace(heartbeat_s=0.2, failed_after=3)   # hung after 0.65 s
 

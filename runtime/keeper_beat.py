@@ -67,10 +67,12 @@ def last_beat(home: str, role: str) -> tuple[int, float] | None:
 class BeatJudge:
     """Judges the other role's beats; the judge's own stalls (a loaded machine) are excused."""
 
-    def __init__(self, home: str, role: str, health_cfg, turn_s: float) -> None:
+    def __init__(self, home: str, role: str, health_cfg, turn_s: float, patience: float = 1.0) -> None:
+        """patience: hung only after that many times the usual silence (the root waits twice as
+        long as the standby before it steps in for a hung keeper, actors/root_watch.py)."""
         self.home, self.role, self.turn_s = home, role, turn_s
         self.grace_s = health_cfg.heartbeat_s / 4.0       # health/book.py policy_from
-        self.hung_after_s = health_cfg.failed_after * health_cfg.heartbeat_s + self.grace_s
+        self.hung_after_s = patience * (health_cfg.failed_after * health_cfg.heartbeat_s + self.grace_s)
         self.first_seen: dict[int, float] = {}     # pid → when we first judged it (wall time)
         self.excused_from = 0.0                    # we ourselves were stalled until then
         self.last_turn = None
