@@ -136,7 +136,13 @@ class BalancerAdmin:
         elif name.startswith("grace:"):
             self._grace_over(name.removeprefix("grace:"), payload)
         elif name == store_room.TIMER:   # room again: held saves, then waiting failovers and sends
-            self.on_store_room(then=lambda: (self._complete_waiting(), self.dispatch()) and True)
+            self.on_store_room(then=self._room_again)
+
+    def _room_again(self) -> bool:
+        """Held saves are written: the failovers that waited for room, then the sends."""
+        self._complete_waiting()
+        self.dispatch()
+        return True
 
     def status(self) -> dict:
         now = time.time()

@@ -128,7 +128,7 @@ class HAMonitor(ProbesMixin, StoreRoom, SupervisedActor):   # store_room.py: a f
 
     def on_timer(self, name, payload):
         if name == store_room.TIMER:   # a full disk: history and alerts held in memory until room returns
-            self.on_store_room(then=lambda: self._queued(1) or True)
+            self.on_store_room(then=self._alerts_written)
             return
         if name != "tick":
             return
@@ -281,6 +281,11 @@ class HAMonitor(ProbesMixin, StoreRoom, SupervisedActor):   # store_room.py: a f
                 record.count_failover(txn, msg.master, msg.kind)
             return self._store_alerts(txn, [alert])
         self._queued(self.held_write(write))
+
+    def _alerts_written(self) -> bool:
+        """Held alerts are in the outbox now: the balancer looks (they were not announced)."""
+        self._queued(1)
+        return True
 
     def tell_store_fault(self, level: str, kind: str, text: str) -> None:
         """Its own write found the disk full (actors/store_room.py): alerted as a peer's would be."""

@@ -33,7 +33,7 @@ from daemon.client import Where, ask, connect, read_pid_file, remove_pid_file, u
 from daemon import store_watch
 from runtime import keeper_beat
 from daemon.keeper_probe import RootProbe
-from daemon.keeper_standby import StandbyWatch, stand_by
+from daemon.keeper_standby import StandbyWatch, claim_place, stand_by
 
 RESTART_TIMEOUT_S = 10.0
 
@@ -66,7 +66,9 @@ def keep(where: Where, replacing: int | None = None) -> int:
     `replacing`: the pid of a hung keeper our standby found (killed once we have its place)."""
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-    if not _claim(where, replacing):
+    # A keeper restarted by the root, or the standby (its predecessor gone or hung), takes
+    # the place here; a live keeper other than the hung one replaced keeps it.
+    if not claim_place(where, "keeper", _say, ignore=lambda info: (replacing,)):
         return 0
     if replacing and procs.is_marked(replacing, where.home):
         os.kill(replacing, signal.SIGKILL)   # hung: it restarts nothing, and must not resume
@@ -105,27 +107,6 @@ def keep(where: Where, replacing: int | None = None) -> int:
         probe.close()
         standby.close()
     return 0
-
-
-def _claim(where: Where, replacing: int | None = None) -> bool:
-    """Write our pid as the keeper's, unless a live keeper (other than the hung one we
-    replace) has it or the daemon is stopping. A keeper restarted by the root, or the
-    standby (their predecessor SIGKILLed or hung), takes over here."""
-    me, replaced = os.getpid(), []
-
-    def take(info: dict) -> dict | None:
-        other = info.get("keeper_pid")
-        if info.get("stopping") or (other not in (None, me, replacing) and procs.alive(other)
-                                    and procs.is_marked(other, where.home)):
-            return None
-        replaced.append(None if other == me else other)   # `daemon start` wrote our pid already
-        return dict(info, keeper_pid=me)
-
-    if update_pid_file(where, take) is None:
-        return False
-    keeper_beat.claim(where.home, "keeper")
-    _say("keeper_started", replaces=replaced[0])
-    return True
 
 
 def restart_root(where: Where, info: dict) -> None:

@@ -40,7 +40,7 @@ def stand_by(where: Where, say) -> int | None:
     stopping: list = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     me = os.getpid()
-    if not _claim(where, say):
+    if not claim_place(where, "standby", say, ignore=lambda info: (info.get("keeper_pid"),)):
         return None
     health = config_mod.load(where.home).health
     turn, deaths = keeper_beat.turn_s(health), PidWatch()
@@ -64,22 +64,24 @@ def stand_by(where: Where, say) -> int | None:
     return None
 
 
-def _claim(where: Where, say) -> bool:
-    """Write our pid as the standby's, unless a live standby has it or the daemon is stopping."""
-    me, replaced = os.getpid(), []
+def claim_place(where: Where, role: str, say, ignore=lambda info: ()) -> bool:
+    """Write our pid as `role`'s ("keeper" or "standby") in the pid file, unless the daemon
+    is stopping or a live process of this home other than us (and those `ignore(info)`
+    names) has the place; then our beat file, and a log line. False: exit."""
+    me, replaced, key = os.getpid(), [], f"{role}_pid"
 
     def take(info: dict) -> dict | None:
-        other = info.get("standby_pid")
-        if info.get("stopping") or (other not in (None, me, info.get("keeper_pid")) and procs.alive(other)
+        other = info.get(key)
+        if info.get("stopping") or (other not in (None, me, *ignore(info)) and procs.alive(other)
                                     and procs.is_marked(other, where.home)):
             return None
-        replaced.append(other)
-        return dict(info, standby_pid=me)
+        replaced.append(None if other == me else other)   # `daemon start` may have written ours
+        return dict(info, **{key: me})
 
     if update_pid_file(where, take) is None:
         return False
-    keeper_beat.claim(where.home, "standby")
-    say("standby_started", replaces=replaced[0])
+    keeper_beat.claim(where.home, role)
+    say(f"{role}_started", replaces=replaced[0])
     return True
 
 

@@ -18,7 +18,7 @@ import daemon_support
 from runtime import procs
 from test_faults_e2e import (HEARTBEAT_S, Traffic, d, nothing_healthy_moved, owners, pid_of, poll,  # noqa: F401
                              status)
-from test_faults_watchers_e2e import pid_file, whole_tree_back
+from test_faults_watchers_e2e import a_root_kill_is_mended, pid_file, whole_tree_back
 
 pytestmark = pytest.mark.slow
 
@@ -82,16 +82,7 @@ def test_hung_keeper_is_killed_and_replaced_then_a_root_kill_is_mended(d):
     assert new != keeper and procs.is_marked(new, d.home)
     assert '"keeper_hung"' in daemon_out(d)
     poll("a new standby", lambda: a_standby(d), timeout=10.0)
-    old_root = pid_of(d, "root")
-    with Traffic(d) as traffic:
-        time.sleep(0.5)
-        t1 = time.monotonic()
-        os.kill(old_root, signal.SIGKILL)
-        poll("a new root with its whole tree", whole_tree_back(d, old_root), timeout=10.0)
-        root_s = time.monotonic() - t1
-        time.sleep(2.5)
-    traffic.all_answered()
-    nothing_healthy_moved(d)
+    root_s = a_root_kill_is_mended(d)
     print(f"hung keeper: killed {killed_s:.2f} s after SIGSTOP ({killed_s / HEARTBEAT_S:.1f} heartbeats); "
           f"a later root SIGKILL healed in {root_s:.2f} s")
     assert killed_s <= 3.5 * HEARTBEAT_S + 0.5
@@ -134,16 +125,7 @@ def test_keeper_and_standby_hung_together_are_replaced_by_the_root_then_a_root_k
     poll("a new keeper and standby", lambda: not {*daemon_support.keeper_pids(d)} & {keeper, standby}
          and procs.is_marked(pid_file(d)["keeper_pid"], d.home) and a_standby(d), timeout=10.0)
     assert "keeper_hung" in open(os.path.join(d.home, "logs", "whitecaves.log")).read()
-    old_root = pid_of(d, "root")
-    with Traffic(d) as traffic:
-        time.sleep(0.5)
-        t1 = time.monotonic()
-        os.kill(old_root, signal.SIGKILL)
-        poll("a new root with its whole tree", whole_tree_back(d, old_root), timeout=10.0)
-        root_s = time.monotonic() - t1
-        time.sleep(2.5)
-    traffic.all_answered()
-    nothing_healthy_moved(d)
+    root_s = a_root_kill_is_mended(d)
     print(f"keeper and standby hung: both killed {killed_s:.2f} s after SIGSTOP "
           f"({killed_s / HEARTBEAT_S:.1f} heartbeats); a later root SIGKILL healed in {root_s:.2f} s")
     assert killed_s <= 7.5 * HEARTBEAT_S + 1.0   # twice the hung time, plus a loaded machine's slack

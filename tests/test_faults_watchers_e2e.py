@@ -38,6 +38,22 @@ def whole_tree_back(d, old_root: int):
     return back
 
 
+def a_root_kill_is_mended(d) -> float:
+    """SIGKILL the root under traffic: a new root with its whole tree, every ping answered,
+    nobody moved. The seconds it took."""
+    old_root = pid_of(d, "root")
+    with Traffic(d) as traffic:
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        os.kill(old_root, signal.SIGKILL)
+        poll("a new root with its whole tree", whole_tree_back(d, old_root), timeout=10.0)
+        healed_s = time.monotonic() - t0
+        time.sleep(2.5)   # past the failover grace
+    traffic.all_answered()
+    nothing_healthy_moved(d)
+    return healed_s
+
+
 def test_sigkilled_keeper_is_restarted_and_then_mends_a_root_kill(d):
     keeper = pid_file(d)["keeper_pid"]
     t0 = time.monotonic()
@@ -46,16 +62,7 @@ def test_sigkilled_keeper_is_restarted_and_then_mends_a_root_kill(d):
                                                          and pid_file(d)["keeper_pid"]), timeout=10.0, every=0.02)
     keeper_s = time.monotonic() - t0
     assert procs.alive(new) and procs.is_marked(new, d.home)
-    old_root = pid_of(d, "root")
-    with Traffic(d) as traffic:
-        time.sleep(0.5)
-        t0 = time.monotonic()
-        os.kill(old_root, signal.SIGKILL)
-        poll("a new root with its whole tree", whole_tree_back(d, old_root), timeout=10.0)
-        root_s = time.monotonic() - t0
-        time.sleep(2.5)
-    traffic.all_answered()
-    nothing_healthy_moved(d)
+    root_s = a_root_kill_is_mended(d)
     print(f"keeper SIGKILL: a new keeper in {keeper_s:.2f} s; then a root SIGKILL healed in {root_s:.2f} s")
     d.stop()   # an orderly stop is not mended: the new keeper (or one the root starts) stops too
     poll("every process of the daemon gone", lambda: not d.processes(), timeout=10.0)
